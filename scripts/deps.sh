@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs, on Debian 12, every package that building, running and testing sockerless needs.
+# Only what is missing is installed; as root, non-interactive, safe to run again.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates curl
+  libmicrohttpd-dev libjansson-dev libcmocka-dev
+  clang-format
+  python3 python3-pytest python3-docker
+  busybox-static
+)
+# The end-to-end tests drive the real docker CLI. A machine that has none gets Debian's
+# (docker.io ships the CLI together with an engine that the tests never start).
+command -v docker >/dev/null 2>&1 || packages+=(docker.io)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps.sh: missing packages: ${missing[*]}; run as root to install them" >&2
+  exit 1
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,85 @@
+#include "api/api.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/version.h"
+
+const struct api_version api_min_version = {1, 24};
+const struct api_version api_max_version = {1, 47};
+
+static const struct route routes[] = {
+    {"GET", "/_ping", api_ping},      {"HEAD", "/_ping", api_ping}, {"POST", "/_ping", api_ping},
+    {"GET", "/version", api_version}, {"GET", "/info", api_info},   {"POST", "/auth", api_auth},
+    {"GET", "/events", api_events},
+};
+
+const struct route *
+api_routes(size_t *n)
+{
+    *n = sizeof(routes) / sizeof(routes[0]);
+    return routes;
+}
+
+unsigned
+api_status_for(enum err_kind kind)
+{
+    switch (kind) {
+    case ERR_INVALID:
+        return 400;
+    case ERR_NOT_FOUND:
+        return 404;
+    case ERR_CONFLICT:
+        return 409;
+    case ERR_NOT_MODIFIED:
+        return 304;
+    case ERR_FORBIDDEN:
+        return 403;
+    case ERR_UNSUPPORTED:
+        return 501;
+    case ERR_UNAVAILABLE:
+        return 503;
+    case ERR_TOO_LARGE:
+        return 413;
+    case ERR_INTERNAL:
+        return 500;
+    }
+    return 500;
+}
+
+struct http_response *
+api_error_response(struct err **err)
+{
+    if (err == NULL || *err == NULL)
+        return http_response_error(500, "internal error");
+    struct http_response *r = http_response_error(api_status_for((*err)->kind), (*err)->msg);
+    err_clear(err);
+    return r;
+}
+
+const char *
+api_server_header(void)
+{
+    return "sockerless/" SOCKERLESS_VERSION " (linux)";
+}
+
+json_t *
+api_body_object(const struct http_request *req, struct err **err)
+{
+    if (req->body.len == 0) {
+        err_make(err, ERR_INVALID, 0, "request body is empty, expected a JSON object");
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *v = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (v == NULL) {
+        err_make(err, ERR_INVALID, 0, "invalid JSON body: %s", jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        err_make(err, ERR_INVALID, 0, "invalid JSON body: expected an object");
+        return NULL;
+    }
+    return v;
+}

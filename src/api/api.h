@@ -1,0 +1,48 @@
+/*
+ * api: the Docker Engine API endpoints. Each handler decodes the request,
+ * calls the engine, and encodes Docker's JSON; this layer is the only place
+ * Docker's field names live. Error kinds become HTTP statuses here and only
+ * here (api_status_for).
+ */
+#ifndef SOCKERLESS_API_API_H
+#define SOCKERLESS_API_API_H
+
+#include <stddef.h>
+
+#include "base/err.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "http/router.h"
+
+struct engine;
+struct backend;
+
+/* What every handler gets as its `app` argument. Borrowed for the daemon's life. */
+struct api {
+    struct engine *eng;
+    const struct backend *backend;
+};
+
+/* The oldest and newest API versions served (compat-notes 1). */
+extern const struct api_version api_min_version, api_max_version;
+
+/* The route table; *n receives its length. */
+const struct route *api_routes(size_t *n);
+/* The HTTP status for an error kind. */
+unsigned api_status_for(enum err_kind kind);
+/* The JSON error response for *err, which it clears. */
+struct http_response *api_error_response(struct err **err);
+/* "sockerless/<version> (linux)" */
+const char *api_server_header(void);
+
+/* Handlers, by module. */
+struct http_response *api_ping(struct http_request *req, void *app);
+struct http_response *api_version(struct http_request *req, void *app);
+struct http_response *api_info(struct http_request *req, void *app);
+struct http_response *api_auth(struct http_request *req, void *app);
+struct http_response *api_events(struct http_request *req, void *app);
+
+/* Parses the request body as a JSON object (ERR_INVALID when it is not one). */
+json_t *api_body_object(const struct http_request *req, struct err **err);
+
+#endif

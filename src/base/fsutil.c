@@ -1,0 +1,71 @@
+#include "base/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/xalloc.h"
+
+int
+fsutil_mkdir_p(const char *path, mode_t mode, struct err **err)
+{
+    cleanup_free char *p = xstrdup(path);
+    for (char *s = p + 1; *s != '\0'; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+            return err_errno(err, "mkdir %s", p);
+        *s = '/';
+    }
+    if (mkdir(p, mode) < 0 && errno != EEXIST)
+        return err_errno(err, "mkdir %s", p);
+    struct stat st;
+    if (stat(p, &st) < 0)
+        return err_errno(err, "stat %s", p);
+    if (!S_ISDIR(st.st_mode))
+        return err_make(err, ERR_INVALID, ENOTDIR, "%s is not a directory", p);
+    return 0;
+}
+
+static int
+write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int
+fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct err **err)
+{
+    cleanup_free char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return err_errno(err, "create %s", tmp);
+    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+        err_errno(err, "write %s", tmp);
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    close(fd);
+    if (rename(tmp, path) < 0) {
+        err_errno(err, "rename %s", tmp);
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,18 @@
+/*
+ * fsutil: small file-system helpers: mkdir -p and atomic file replacement.
+ */
+#ifndef SOCKERLESS_BASE_FSUTIL_H
+#define SOCKERLESS_BASE_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base/err.h"
+
+/* Creates path and its missing parents with mode; an existing directory is fine. */
+int fsutil_mkdir_p(const char *path, mode_t mode, struct err **err);
+/* Writes data to path atomically: a temporary file in the same directory, fsync, rename. */
+int fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                        struct err **err);
+
+#endif

@@ -1,0 +1,135 @@
+/* sockerlessd: flags, signals and wiring. Everything else lives in the core library. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "backend/backend.h"
+#include "base/log.h"
+#include "base/version.h"
+#include "daemon/options.h"
+#include "engine/engine.h"
+#include "http/listener.h"
+#include "http/server.h"
+
+enum {
+    MAX_BODY = 16 * 1024 * 1024, /* buffered JSON bodies; archives and tars will stream */
+    MAX_HEADER = 256 * 1024,     /* Testcontainers sends request lines of several kB */
+    IDLE_TIMEOUT_S = 300,
+};
+
+static int
+run(const struct options *opt)
+{
+    /* Signals are taken synchronously by this thread: block them before any thread starts so
+     * every thread inherits the mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct err *err = NULL;
+    struct listener listeners[OPTIONS_MAX_HOSTS];
+    size_t n_open = 0;
+    int status = 1;
+    for (size_t i = 0; i < opt->n_hosts; i++) {
+        if (listener_parse(opt->hosts[i], &listeners[i], &err) < 0) {
+            fprintf(stderr, "sockerlessd: %s\n", err->msg);
+            err_clear(&err);
+            return EXIT_USAGE;
+        }
+    }
+    struct engine *eng = engine_new(opt->data_root, &err);
+    if (eng == NULL) {
+        fprintf(stderr, "sockerlessd: %s\n", err->msg);
+        err_clear(&err);
+        return 1;
+    }
+    struct api api = {.eng = eng, .backend = &backend_local};
+    size_t n_routes;
+    const struct route *routes = api_routes(&n_routes);
+    struct http_server_options hopts = {
+        .max_body = MAX_BODY,
+        .max_header = MAX_HEADER,
+        .idle_timeout_s = IDLE_TIMEOUT_S,
+        .server_header = api_server_header(),
+        .min_version = api_min_version,
+        .max_version = api_max_version,
+    };
+    struct http_server *srv = http_server_new(routes, n_routes, &api, &hopts);
+    for (; n_open < opt->n_hosts; n_open++) {
+        struct listener *l = &listeners[n_open];
+        if (listener_open(l, &err) < 0 || http_server_serve(srv, l->fd, &err) < 0) {
+            fprintf(stderr, "sockerlessd: cannot listen on %s: %s\n", l->spec, err->msg);
+            status = err->kind == ERR_CONFLICT ? EXIT_ADDR_IN_USE : 1;
+            err_clear(&err);
+            if (l->fd >= 0)
+                n_open++;
+            goto out;
+        }
+        if (l->kind == LISTENER_TCP)
+            LOG_WARN("API listen on %s: TCP without TLS has no authentication; anyone who can "
+                     "reach it controls the daemon",
+                     l->spec);
+        LOG_INFO("API listen on %s", l->spec);
+    }
+    LOG_INFO("sockerlessd %s started (backend %s, data root %s)", SOCKERLESS_VERSION,
+             backend_local.name, opt->data_root);
+
+    for (;;) {
+        int sig = sigwaitinfo(&sigs, NULL);
+        if (sig == SIGHUP) {
+            LOG_INFO("SIGHUP: there is no configuration to reload");
+            continue;
+        }
+        if (sig == SIGTERM || sig == SIGINT) {
+            LOG_INFO("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            break;
+        }
+    }
+    status = 0;
+out:
+    http_server_stop(srv);
+    engine_shutdown(eng);
+    for (size_t i = 0; i < n_open; i++)
+        listener_close(&listeners[i]);
+    http_server_free(srv);
+    engine_free(eng);
+    if (status == 0)
+        LOG_INFO("sockerlessd stopped");
+    return status;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct options opt;
+    struct err *err = NULL;
+    if (options_parse(argc, argv, geteuid() == 0, &opt, &err) < 0) {
+        fprintf(stderr, "sockerlessd: %s\nSee 'sockerlessd --help'.\n", err->msg);
+        err_clear(&err);
+        return EXIT_USAGE;
+    }
+    int status = 0;
+    switch (opt.action) {
+    case OPTIONS_HELP:
+        fputs(options_usage(), stdout);
+        break;
+    case OPTIONS_VERSION:
+        printf("sockerless version %s, build %s (API %d.%d, minimum %d.%d)\n", SOCKERLESS_VERSION,
+               SOCKERLESS_GIT_COMMIT, api_max_version.major, api_max_version.minor,
+               api_min_version.major, api_min_version.minor);
+        break;
+    case OPTIONS_RUN:
+        log_set_level(opt.log_level);
+        status = run(&opt);
+        break;
+    }
+    options_fini(&opt);
+    return status;
+}

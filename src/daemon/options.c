@@ -1,0 +1,129 @@
+#include "daemon/options.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/xalloc.h"
+
+const char *
+options_usage(void)
+{
+    return "Usage: sockerlessd [OPTIONS]\n"
+           "\n"
+           "A Docker Engine API compatible daemon.\n"
+           "\n"
+           "Options:\n"
+           "  -H, --host ADDR        listen on ADDR: unix:///path or tcp://host:port\n"
+           "                         (repeatable; default unix:///var/run/sockerless.sock as\n"
+           "                         root, unix://$XDG_RUNTIME_DIR/sockerless.sock otherwise)\n"
+           "      --data-root DIR    where state is kept (default /var/lib/sockerless as root,\n"
+           "                         $XDG_DATA_HOME/sockerless otherwise)\n"
+           "  -l, --log-level LEVEL  debug, info, warn, error or fatal (default info)\n"
+           "  -v, --version          print the version and exit\n"
+           "  -h, --help             print this help and exit\n"
+           "\n"
+           "Exit status: 0 after a clean shutdown (SIGTERM or SIGINT), 1 on a runtime error,\n"
+           "2 on a bad command line, 3 when a live daemon already listens on an address.\n";
+}
+
+static char *
+default_host(bool is_root)
+{
+    if (is_root)
+        return xstrdup("unix:///var/run/sockerless.sock");
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if (xdg != NULL && *xdg == '/')
+        return xasprintf("unix://%s/sockerless.sock", xdg);
+    return xasprintf("unix:///tmp/sockerless-%d.sock", (int)getuid());
+}
+
+static char *
+default_data_root(bool is_root)
+{
+    if (is_root)
+        return xstrdup("/var/lib/sockerless");
+    const char *xdg = getenv("XDG_DATA_HOME");
+    if (xdg != NULL && *xdg == '/')
+        return xasprintf("%s/sockerless", xdg);
+    const char *home = getenv("HOME");
+    if (home != NULL && *home == '/')
+        return xasprintf("%s/.local/share/sockerless", home);
+    return xasprintf("/tmp/sockerless-%d", (int)getuid());
+}
+
+void
+options_fini(struct options *o)
+{
+    for (size_t i = 0; i < o->n_hosts; i++)
+        free(o->hosts[i]);
+    free(o->data_root);
+    memset(o, 0, sizeof(*o));
+}
+
+int
+options_parse(int argc, char **argv, bool is_root, struct options *out, struct err **err)
+{
+    static const struct option longopts[] = {
+        {"host", required_argument, NULL, 'H'},
+        {"data-root", required_argument, NULL, 'd'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"version", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct options o = {.action = OPTIONS_RUN, .log_level = LOG_LEVEL_INFO};
+    optind = 0; /* full re-initialisation, so the parser can run more than once (tests) */
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":H:l:vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'H':
+            if (o.n_hosts == OPTIONS_MAX_HOSTS) {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0, "too many -H addresses (at most %d)",
+                                OPTIONS_MAX_HOSTS);
+            }
+            o.hosts[o.n_hosts++] = xstrdup(optarg);
+            break;
+        case 'd':
+            if (*optarg == '\0') {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0, "--data-root must not be empty");
+            }
+            free(o.data_root);
+            o.data_root = xstrdup(optarg);
+            break;
+        case 'l':
+            if (!log_parse_level(optarg, &o.log_level)) {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0, "unknown log level \"%s\"", optarg);
+            }
+            break;
+        case 'v':
+            o.action = OPTIONS_VERSION;
+            break;
+        case 'h':
+            o.action = OPTIONS_HELP;
+            break;
+        case ':':
+            options_fini(&o);
+            return err_make(err, ERR_INVALID, 0, "option %s needs a value", argv[optind - 1]);
+        default:
+            options_fini(&o);
+            return err_make(err, ERR_INVALID, 0, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) {
+        options_fini(&o);
+        return err_make(err, ERR_INVALID, 0, "unexpected argument \"%s\"", argv[optind]);
+    }
+    if (o.n_hosts == 0)
+        o.hosts[o.n_hosts++] = default_host(is_root);
+    if (o.data_root == NULL)
+        o.data_root = default_data_root(is_root);
+    *out = o;
+    return 0;
+}

@@ -1,0 +1,43 @@
+/*
+ * options: sockerlessd's command line, parsed without side effects so that
+ * it can be unit-tested. main.c acts on the result.
+ */
+#ifndef SOCKERLESS_DAEMON_OPTIONS_H
+#define SOCKERLESS_DAEMON_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/err.h"
+#include "base/log.h"
+
+enum { OPTIONS_MAX_HOSTS = 16 };
+
+enum options_action { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION };
+
+struct options {
+    enum options_action action;
+    char *hosts[OPTIONS_MAX_HOSTS]; /* -H values, owned */
+    size_t n_hosts;
+    char *data_root; /* owned */
+    enum log_level log_level;
+};
+
+/* Exit codes of sockerlessd. */
+enum {
+    EXIT_USAGE = 2,       /* bad command line */
+    EXIT_ADDR_IN_USE = 3, /* a live daemon holds a -H address */
+};
+
+/*
+ * Parses argv. Defaults: one host, unix:///var/run/sockerless.sock as root or
+ * unix://$XDG_RUNTIME_DIR/sockerless.sock otherwise (falling back to /tmp/sockerless-$UID.sock);
+ * data root /var/lib/sockerless as root or $XDG_DATA_HOME/sockerless (~/.local/share/...).
+ * ERR_INVALID with a message fit for the user on a bad command line.
+ */
+int options_parse(int argc, char **argv, bool is_root, struct options *out, struct err **err);
+void options_fini(struct options *o);
+/* The --help text. */
+const char *options_usage(void);
+
+#endif

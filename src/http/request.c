@@ -1,0 +1,97 @@
+#include "http/request.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *
+http_param(const struct http_request *req, const char *name)
+{
+    return route_params_get(&req->params, name);
+}
+
+const char *
+http_query(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+http_header(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+int
+http_query_bool(const struct http_request *req, const char *name, bool def, bool *out,
+                struct err **err)
+{
+    const char *v = http_query(req, name);
+    if (v == NULL || *v == '\0') {
+        *out = def;
+        return 0;
+    }
+    if (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0) {
+        *out = true;
+        return 0;
+    }
+    if (strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0) {
+        *out = false;
+        return 0;
+    }
+    return err_make(err, ERR_INVALID, 0, "invalid value for %s: %.64s", name, v);
+}
+
+int
+http_query_int(const struct http_request *req, const char *name, int64_t def, int64_t min,
+               int64_t max, int64_t *out, struct err **err)
+{
+    const char *v = http_query(req, name);
+    if (v == NULL || *v == '\0') {
+        *out = def;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno != 0 || *end != '\0' || n < min || n > max)
+        return err_make(err, ERR_INVALID, 0, "invalid value for %s: %.64s", name, v);
+    *out = n;
+    return 0;
+}
+
+int
+http_request_client_fd(const struct http_request *req)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return ci ? ci->connect_fd : -1;
+}
+
+/* True when the comma-separated header value contains token (case-insensitive). */
+static bool
+header_has_token(const char *value, const char *token)
+{
+    size_t tlen = strlen(token);
+    for (const char *p = value; p != NULL && *p != '\0';) {
+        p += strspn(p, " \t,");
+        size_t len = strcspn(p, ",");
+        size_t trimmed = len;
+        while (trimmed > 0 && (p[trimmed - 1] == ' ' || p[trimmed - 1] == '\t'))
+            trimmed--;
+        if (trimmed == tlen && strncasecmp(p, token, tlen) == 0)
+            return true;
+        p += len;
+    }
+    return false;
+}
+
+bool
+http_request_wants_upgrade(const struct http_request *req)
+{
+    const char *connection = http_header(req, "Connection");
+    const char *upgrade = http_header(req, "Upgrade");
+    return connection != NULL && upgrade != NULL && header_has_token(connection, "upgrade");
+}

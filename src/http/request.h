@@ -1,0 +1,58 @@
+/*
+ * request: what a handler sees of an HTTP request: method, path (without the
+ * version prefix), path parameters, query, headers, the requested API
+ * version, and the body (buffered up to the server's cap).
+ *
+ * The request and everything it points to is owned by the server and lives
+ * until the response is fully sent; handlers borrow it.
+ */
+#ifndef SOCKERLESS_HTTP_REQUEST_H
+#define SOCKERLESS_HTTP_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "http/router.h"
+
+struct MHD_Connection;
+struct http_server;
+
+struct http_request {
+    struct MHD_Connection *conn;
+    struct http_server *server;
+    const char *method;
+    char *url;                  /* as received, without the query string */
+    const char *path;           /* url without the /vX.Y prefix; points into url */
+    struct api_version version; /* requested, or the maximum when no prefix was given */
+    bool has_version;
+    const struct route *route;
+    struct route_params params;
+    struct buf body;
+    bool body_too_large;
+};
+
+/* The percent-decoded path parameter name (NULL when the route has none by that name). */
+const char *http_param(const struct http_request *req, const char *name);
+/* The query argument name, decoded, or NULL when absent. */
+const char *http_query(const struct http_request *req, const char *name);
+/* A request header (case-insensitive name), or NULL. */
+const char *http_header(const struct http_request *req, const char *name);
+/*
+ * A boolean query argument as Docker reads them (compat-notes 15): absent or empty -> def;
+ * "1", "true", "True", "TRUE" -> true; "0", "false", "False", "FALSE" -> false; anything
+ * else -> ERR_INVALID.
+ */
+int http_query_bool(const struct http_request *req, const char *name, bool def, bool *out,
+                    struct err **err);
+/* An integer query argument in [min, max]; absent or empty -> def. ERR_INVALID otherwise. */
+int http_query_int(const struct http_request *req, const char *name, int64_t def, int64_t min,
+                   int64_t max, int64_t *out, struct err **err);
+/* The connected socket of the request, for waiting on the client's hang-up. */
+int http_request_client_fd(const struct http_request *req);
+/* True when the client asked to upgrade the connection (Connection: Upgrade, Upgrade: tcp). */
+bool http_request_wants_upgrade(const struct http_request *req);
+
+#endif

@@ -1,0 +1,580 @@
+#include "http/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+
+enum { MAX_DAEMONS = 16, STREAM_BLOCK = 64 * 1024, HIJACK_DRAIN_MS = 5000 };
+
+struct http_stream {
+    struct http_server *srv;
+    int client_fd;
+    http_stream_fn fn;
+    void *ctx;
+    http_free_fn ctx_free;
+    bool headers_flushed;
+};
+
+struct http_hijack {
+    struct http_server *srv;
+    struct http_hijack *next; /* in srv->hijacks while running */
+    int fd;
+    const char *extra;
+    size_t extra_len, extra_off;
+    struct MHD_UpgradeResponseHandle *urh;
+    http_hijack_fn fn;
+    void *ctx;
+    http_free_fn ctx_free;
+    bool started; /* the upgrade happened: the hijack thread owns this object */
+};
+
+/* Per-request state kept in MHD's con_cls. */
+struct request_state {
+    struct http_request req;
+    struct http_response *early;        /* an error decided from the headers, sent after the body */
+    struct http_hijack *pending_hijack; /* queued 101 not yet executed */
+};
+
+struct http_server {
+    const struct route *routes;
+    size_t n_routes;
+    void *app;
+    struct http_server_options opts;
+    char api_version[16];
+    struct MHD_Daemon *daemons[MAX_DAEMONS];
+    size_t n_daemons;
+    int stop_efd; /* readable once stopping */
+    pthread_mutex_t lock;
+    pthread_cond_t hijacks_done;
+    struct http_hijack *hijacks;
+    size_t n_hijacks;
+    bool stopping;
+};
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    if (LOG_LEVEL_DEBUG < log_threshold)
+        return;
+    char line[512];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    log_write(LOG_LEVEL_DEBUG, "http: %s", line);
+}
+
+struct http_server *
+http_server_new(const struct route *routes, size_t n_routes, void *app,
+                const struct http_server_options *opts)
+{
+    struct http_server *srv = xcalloc(1, sizeof(*srv));
+    srv->routes = routes;
+    srv->n_routes = n_routes;
+    srv->app = app;
+    srv->opts = *opts;
+    snprintf(srv->api_version, sizeof(srv->api_version), "%d.%d", opts->max_version.major,
+             opts->max_version.minor);
+    srv->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (srv->stop_efd < 0)
+        abort(); /* only fails when the process is out of fds at start-up */
+    pthread_mutex_init(&srv->lock, NULL);
+    pthread_cond_init(&srv->hijacks_done, NULL);
+    return srv;
+}
+
+/* ---- responses ---- */
+
+static void
+add_common_headers(struct http_server *srv, struct MHD_Response *mr, const char *content_type)
+{
+    MHD_add_response_header(mr, "Api-Version", srv->api_version);
+    MHD_add_response_header(mr, "Docker-Experimental", "false");
+    MHD_add_response_header(mr, "Ostype", "linux");
+    MHD_add_response_header(mr, "Server", srv->opts.server_header);
+    if (content_type != NULL)
+        MHD_add_response_header(mr, "Content-Type", content_type);
+}
+
+static ssize_t
+stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct http_stream *s = cls;
+    if (!s->headers_flushed) {
+        /* MHD holds the headers of a chunked response until the first chunk is ready, but
+         * clients block on them (docker run opens wait before start: compat-notes 12). An empty
+         * first answer makes MHD send the headers alone and ask again. */
+        s->headers_flushed = true;
+        return 0;
+    }
+    ssize_t n = s->fn(s, s->ctx, buf, max);
+    if (n > 0)
+        return n;
+    return n == HTTP_STREAM_END ? MHD_CONTENT_READER_END_OF_STREAM
+                                : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void
+stream_free(void *cls)
+{
+    struct http_stream *s = cls;
+    if (s->ctx_free != NULL)
+        s->ctx_free(s->ctx);
+    free(s);
+}
+
+static void hijack_on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls,
+                              const char *extra_in, size_t extra_in_size, MHD_socket sock,
+                              struct MHD_UpgradeResponseHandle *urh);
+
+/* Turns r (consumed) into an MHD response. NULL when MHD refuses (out of memory). */
+static struct MHD_Response *
+to_mhd(struct http_server *srv, struct request_state *rs, struct http_response *r)
+{
+    struct MHD_Response *mr = NULL;
+    switch (r->kind) {
+    case HTTP_RESP_BODY:
+        mr = MHD_create_response_from_buffer(r->body_len, r->body, MHD_RESPMEM_MUST_FREE);
+        if (mr != NULL)
+            r->body = NULL;
+        break;
+    case HTTP_RESP_STREAM: {
+        struct http_stream *s = xcalloc(1, sizeof(*s));
+        s->srv = srv;
+        s->client_fd = http_request_client_fd(&rs->req);
+        s->fn = r->stream_fn;
+        s->ctx = r->ctx;
+        s->ctx_free = r->ctx_free;
+        r->ctx_free = NULL;
+        mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_reader, s,
+                                               stream_free);
+        if (mr == NULL)
+            stream_free(s);
+        break;
+    }
+    case HTTP_RESP_HIJACK: {
+        struct http_hijack *h = xcalloc(1, sizeof(*h));
+        h->srv = srv;
+        h->fd = -1;
+        h->fn = r->hijack_fn;
+        h->ctx = r->ctx;
+        h->ctx_free = r->ctx_free;
+        r->ctx_free = NULL;
+        mr = MHD_create_response_for_upgrade(hijack_on_upgrade, h);
+        if (mr == NULL) {
+            if (h->ctx_free)
+                h->ctx_free(h->ctx);
+            free(h);
+        } else {
+            rs->pending_hijack = h;
+        }
+        break;
+    }
+    }
+    if (mr != NULL) {
+        add_common_headers(srv, mr, r->content_type);
+        for (size_t i = 0; i < r->n_headers; i++)
+            MHD_add_response_header(mr, r->headers[i].name, r->headers[i].value);
+    }
+    return mr;
+}
+
+static enum MHD_Result
+queue(struct http_server *srv, struct request_state *rs, struct http_response *r)
+{
+    if (r == NULL)
+        r = http_response_error(500, "handler returned no response");
+    unsigned status = r->status;
+    struct MHD_Response *mr = to_mhd(srv, rs, r);
+    http_response_free(r);
+    if (mr == NULL)
+        return MHD_NO;
+    enum MHD_Result ok = MHD_queue_response(rs->req.conn, status, mr);
+    MHD_destroy_response(mr);
+    if (ok != MHD_YES)
+        LOG_DEBUG("http: could not queue %u for %s %s", status, rs->req.method, rs->req.url);
+    return ok;
+}
+
+static struct http_response *error_response(unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static struct http_response *
+error_response(unsigned status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return http_response_error(status, msg);
+}
+
+/* ---- request routing ---- */
+
+/* Version check and routing, done when the headers have arrived. NULL to go on reading the body,
+ * or the response to send right away. */
+static struct http_response *
+route_request(struct http_server *srv, struct request_state *rs)
+{
+    struct http_request *req = &rs->req;
+    bool malformed;
+    req->has_version = router_split_version(req->url, &req->version, &req->path, &malformed);
+    if (!req->has_version)
+        req->version = srv->opts.max_version;
+    if (malformed)
+        return error_response(400, "invalid API version in path: %.64s", req->url);
+    if (req->has_version) {
+        const struct api_version lo = srv->opts.min_version, hi = srv->opts.max_version;
+        char asked[32];
+        snprintf(asked, sizeof(asked), "%d.%d", req->version.major, req->version.minor);
+        if (api_version_cmp(req->version, hi) > 0)
+            return error_response(400,
+                                  "client version %s is too new. Maximum supported API version "
+                                  "is %d.%d",
+                                  asked, hi.major, hi.minor);
+        if (api_version_cmp(req->version, lo) < 0)
+            return error_response(400,
+                                  "client version %s is too old. Minimum supported API version "
+                                  "is %d.%d, please upgrade your client to a newer version",
+                                  asked, lo.major, lo.minor);
+    }
+    enum router_result rr =
+        router_match(srv->routes, srv->n_routes, req->method, req->path, &req->route, &req->params);
+    if (rr == ROUTER_NOT_FOUND)
+        return http_response_error(404, "page not found");
+    if (rr == ROUTER_BAD_METHOD)
+        return http_response_error(405, "method not allowed");
+    const char *cl = http_header(req, "Content-Length");
+    if (cl != NULL) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (errno != 0 || *end != '\0' || n > srv->opts.max_body)
+            return error_response(413, "request body exceeds the limit of %zu bytes",
+                                  srv->opts.max_body);
+    }
+    return NULL;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+           const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct http_server *srv = cls;
+    struct request_state *rs = *con_cls;
+    if (rs == NULL) {
+        rs = xcalloc(1, sizeof(*rs));
+        rs->req.conn = conn;
+        rs->req.server = srv;
+        rs->req.method = method;
+        rs->req.url = xstrdup(url);
+        buf_init(&rs->req.body, srv->opts.max_body);
+        *con_cls = rs;
+        rs->early = route_request(srv, rs);
+        /* A declared body over the cap is refused before it is read (MHD then closes the
+         * connection); other early errors wait for the end of the request so that the
+         * connection stays usable for the next one. */
+        if (rs->early != NULL && rs->early->status == 413) {
+            struct http_response *r = rs->early;
+            rs->early = NULL;
+            return queue(srv, rs, r);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (rs->early == NULL && !rs->req.body_too_large &&
+            buf_append(&rs->req.body, upload_data, *upload_data_size, NULL) < 0) {
+            /* Chunked bodies have no Content-Length to refuse up front: stop keeping the data
+             * and answer 413 once the client is done sending. */
+            rs->req.body_too_large = true;
+            buf_fini(&rs->req.body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (rs->early != NULL) {
+        struct http_response *r = rs->early;
+        rs->early = NULL;
+        return queue(srv, rs, r);
+    }
+    if (rs->req.body_too_large)
+        return queue(
+            srv, rs,
+            error_response(413, "request body exceeds the limit of %zu bytes", srv->opts.max_body));
+    struct http_response *r = rs->req.route->handler(&rs->req, srv->app);
+    if (r != NULL && r->kind == HTTP_RESP_HIJACK && !http_request_wants_upgrade(&rs->req)) {
+        /* TODO(core API issue): Docker streams over the plain connection when the client did
+         * not ask to upgrade; until that path exists, say so instead of hanging. */
+        http_response_free(r);
+        r = http_response_error(400, "this endpoint needs a connection upgrade "
+                                     "(Connection: Upgrade, Upgrade: tcp)");
+    }
+    return queue(srv, rs, r);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct request_state *rs = *con_cls;
+    if (rs == NULL)
+        return;
+    struct http_hijack *h = rs->pending_hijack;
+    if (h != NULL && !h->started) {
+        /* The 101 was never sent (the client left first). */
+        if (h->ctx_free)
+            h->ctx_free(h->ctx);
+        free(h);
+    }
+    http_response_free(rs->early);
+    route_params_fini(&rs->req.params);
+    buf_fini(&rs->req.body);
+    free(rs->req.url);
+    free(rs);
+    *con_cls = NULL;
+}
+
+/* ---- streams ---- */
+
+enum http_wait
+http_stream_wait(struct http_stream *s, int fd, int timeout_ms)
+{
+    struct pollfd pfd[3] = {
+        {.fd = s->srv->stop_efd, .events = POLLIN},
+        {.fd = s->client_fd, .events = POLLRDHUP},
+        {.fd = fd, .events = POLLIN},
+    };
+    int64_t deadline = timeout_ms < 0 ? -1 : time_mono_ns() + (int64_t)timeout_ms * 1000000;
+    for (;;) {
+        int wait_ms = -1;
+        if (deadline >= 0) {
+            int64_t left = deadline - time_mono_ns();
+            wait_ms = left <= 0 ? 0 : (int)((left + 999999) / 1000000);
+        }
+        int n = poll(pfd, fd >= 0 ? 3 : 2, wait_ms);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return HTTP_WAIT_CLIENT_GONE;
+        if (pfd[0].revents != 0)
+            return HTTP_WAIT_SHUTDOWN;
+        if (pfd[1].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+            return HTTP_WAIT_CLIENT_GONE;
+        if (fd >= 0 && pfd[2].revents != 0)
+            return HTTP_WAIT_READY;
+        if (n == 0)
+            return HTTP_WAIT_TIMEOUT;
+    }
+}
+
+/* ---- hijack ---- */
+
+static void *
+hijack_thread(void *arg)
+{
+    struct http_hijack *h = arg;
+    struct http_server *srv = h->srv;
+    pthread_mutex_lock(&srv->lock);
+    bool stopping = srv->stopping;
+    pthread_mutex_unlock(&srv->lock);
+    if (!stopping && h->fn != NULL)
+        h->fn(h, h->ctx);
+    pthread_mutex_lock(&srv->lock);
+    for (struct http_hijack **p = &srv->hijacks; *p != NULL; p = &(*p)->next) {
+        if (*p == h) {
+            *p = h->next;
+            break;
+        }
+    }
+    srv->n_hijacks--;
+    /* Close while holding the lock so a concurrent stop never shuts down a reused fd. */
+    MHD_upgrade_action(h->urh, MHD_UPGRADE_ACTION_CLOSE);
+    pthread_cond_broadcast(&srv->hijacks_done);
+    pthread_mutex_unlock(&srv->lock);
+    if (h->ctx_free)
+        h->ctx_free(h->ctx);
+    free(h);
+    return NULL;
+}
+
+static void
+hijack_on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
+                  size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+    (void)conn;
+    (void)con_cls;
+    struct http_hijack *h = cls;
+    struct http_server *srv = h->srv;
+    h->started = true;
+    h->fd = sock;
+    h->urh = urh;
+    /* MHD hands over the bytes it read past the headers; they stay valid until the close. */
+    h->extra = extra_in;
+    h->extra_len = extra_in_size;
+    int flags = fcntl(sock, F_GETFL);
+    if (flags >= 0)
+        fcntl(sock, F_SETFL, flags & ~O_NONBLOCK);
+    pthread_mutex_lock(&srv->lock);
+    h->next = srv->hijacks;
+    srv->hijacks = h;
+    srv->n_hijacks++;
+    pthread_mutex_unlock(&srv->lock);
+    /* The handler may block for the life of the session, so it gets its own thread rather than
+     * MHD's connection thread, which is still inside MHD's upgrade bookkeeping here. */
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, hijack_thread, h) != 0) {
+        /* No thread: close the session at once (the client sees EOF) and clean up here. */
+        LOG_ERROR("http: cannot start a thread for a hijacked connection");
+        h->fn = NULL;
+        hijack_thread(h);
+    }
+    pthread_attr_destroy(&attr);
+}
+
+ssize_t
+http_hijack_read(struct http_hijack *h, void *buf, size_t len)
+{
+    if (h->extra_off < h->extra_len) {
+        size_t n = h->extra_len - h->extra_off;
+        if (n > len)
+            n = len;
+        memcpy(buf, h->extra + h->extra_off, n);
+        h->extra_off += n;
+        return (ssize_t)n;
+    }
+    for (;;) {
+        ssize_t n = recv(h->fd, buf, len, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n;
+    }
+}
+
+int
+http_hijack_write(struct http_hijack *h, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = send(h->fd, p, len, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+void
+http_hijack_close_write(struct http_hijack *h)
+{
+    shutdown(h->fd, SHUT_WR);
+}
+
+int
+http_hijack_fd(const struct http_hijack *h)
+{
+    return h->fd;
+}
+
+int
+http_hijack_shutdown_fd(const struct http_hijack *h)
+{
+    return h->srv->stop_efd;
+}
+
+/* ---- daemons ---- */
+
+int
+http_server_serve(struct http_server *srv, int listen_fd, struct err **err)
+{
+    if (srv->n_daemons == MAX_DAEMONS)
+        return err_make(err, ERR_INVALID, 0, "too many listeners (at most %d)", MAX_DAEMONS);
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
+                     MHD_ALLOW_UPGRADE | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->opts.max_header, MHD_OPTION_CONNECTION_TIMEOUT,
+        srv->opts.idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_END);
+    if (d == NULL)
+        return err_make(err, ERR_INTERNAL, 0, "cannot start the HTTP server");
+    srv->daemons[srv->n_daemons++] = d;
+    return 0;
+}
+
+void
+http_server_stop(struct http_server *srv)
+{
+    pthread_mutex_lock(&srv->lock);
+    bool already = srv->stopping;
+    srv->stopping = true;
+    pthread_mutex_unlock(&srv->lock);
+    if (already)
+        return;
+    /* 1. Stop accepting: the listening sockets go back to their owner. */
+    for (size_t i = 0; i < srv->n_daemons; i++)
+        MHD_quiesce_daemon(srv->daemons[i]);
+    /* 2. Wake every stream (they end on HTTP_WAIT_SHUTDOWN). */
+    uint64_t one = 1;
+    ssize_t w = write(srv->stop_efd, &one, sizeof(one));
+    (void)w;
+    /* 3. End hijacked sessions: their reads see EOF, their writes fail. */
+    pthread_mutex_lock(&srv->lock);
+    for (struct http_hijack *h = srv->hijacks; h != NULL; h = h->next)
+        shutdown(h->fd, SHUT_RDWR);
+    int64_t deadline = time_mono_ns() + (int64_t)HIJACK_DRAIN_MS * 1000000;
+    while (srv->n_hijacks > 0 && time_mono_ns() < deadline) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&srv->hijacks_done, &srv->lock, &ts);
+    }
+    if (srv->n_hijacks > 0)
+        LOG_WARN("http: %zu hijacked sessions did not end in time", srv->n_hijacks);
+    pthread_mutex_unlock(&srv->lock);
+    /* 4. Close the remaining connections and join their threads. */
+    for (size_t i = 0; i < srv->n_daemons; i++) {
+        MHD_stop_daemon(srv->daemons[i]);
+        srv->daemons[i] = NULL;
+    }
+    srv->n_daemons = 0;
+}
+
+void
+http_server_free(struct http_server *srv)
+{
+    if (srv == NULL)
+        return;
+    http_server_stop(srv);
+    close(srv->stop_efd);
+    pthread_cond_destroy(&srv->hijacks_done);
+    pthread_mutex_destroy(&srv->lock);
+    free(srv);
+}

@@ -1,0 +1,44 @@
+/*
+ * server: the HTTP/1.1 server on libmicrohttpd, one thread per connection.
+ *
+ * For each request it strips and checks the /vX.Y prefix, routes, buffers the
+ * body up to a cap (413 past it, before reading it when Content-Length says
+ * so), calls the handler and sends its response with the common Docker
+ * headers. Streams and hijacked connections are tracked so that stopping the
+ * server ends them instead of waiting for clients.
+ *
+ * Errors the server makes itself (unknown route, bad method, bad version,
+ * too large) are JSON `{"message": ...}` like every other error.
+ */
+#ifndef SOCKERLESS_HTTP_SERVER_H
+#define SOCKERLESS_HTTP_SERVER_H
+
+#include <stddef.h>
+
+#include "base/err.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "http/router.h"
+
+struct http_server_options {
+    size_t max_body;           /* bytes of a buffered request body */
+    size_t max_header;         /* bytes of request line plus headers (per-connection memory) */
+    unsigned idle_timeout_s;   /* an idle keep-alive or stalled client is dropped after this */
+    const char *server_header; /* "sockerless/0.1.0 (linux)" */
+    struct api_version min_version, max_version;
+};
+
+struct http_server;
+
+/* routes and app are borrowed for the server's life; app is passed to every handler. */
+struct http_server *http_server_new(const struct route *routes, size_t n_routes, void *app,
+                                    const struct http_server_options *opts);
+/* Serves connections accepted on a listening socket (borrowed: the caller closes it after
+ * http_server_stop). */
+int http_server_serve(struct http_server *srv, int listen_fd, struct err **err);
+/* Stops accepting, ends streams and hijacked connections, closes every connection and joins
+ * the server's threads. Idempotent. */
+void http_server_stop(struct http_server *srv);
+void http_server_free(struct http_server *srv);
+
+#endif

@@ -1,0 +1,118 @@
+#include "../cmocka_prelude.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/options.h"
+
+/* getopt wants writable strings (-Wwrite-strings makes literals const): copy them. */
+static int
+parse_list(const char *const *args, bool root, struct options *o, struct err **err)
+{
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = strdup("sockerlessd");
+    for (; args[argc - 1] != NULL && argc < 31; argc++)
+        argv[argc] = strdup(args[argc - 1]);
+    argv[argc] = NULL;
+    int rc = options_parse(argc, argv, root, o, err);
+    for (int i = 0; i < argc; i++)
+        free(argv[i]);
+    return rc;
+}
+#define ARGS(...) ((const char *const[]){__VA_ARGS__})
+
+static void
+test_defaults_root(void **state)
+{
+    (void)state;
+    struct options o;
+    assert_int_equal(parse_list(ARGS(NULL), true, &o, NULL), 0);
+    assert_int_equal(o.action, OPTIONS_RUN);
+    assert_int_equal(o.n_hosts, 1);
+    assert_string_equal(o.hosts[0], "unix:///var/run/sockerless.sock");
+    assert_string_equal(o.data_root, "/var/lib/sockerless");
+    assert_int_equal(o.log_level, LOG_LEVEL_INFO);
+    options_fini(&o);
+}
+
+static void
+test_defaults_user(void **state)
+{
+    (void)state;
+    setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+    setenv("XDG_DATA_HOME", "/home/u/.local/share", 1);
+    struct options o;
+    assert_int_equal(parse_list(ARGS(NULL), false, &o, NULL), 0);
+    assert_string_equal(o.hosts[0], "unix:///run/user/1000/sockerless.sock");
+    assert_string_equal(o.data_root, "/home/u/.local/share/sockerless");
+    options_fini(&o);
+}
+
+static void
+test_repeated_hosts_and_forms(void **state)
+{
+    (void)state;
+    struct options o;
+    assert_int_equal(
+        parse_list(ARGS("-H", "unix:///a.sock", "--host=tcp://127.0.0.1:2375", "--host",
+                        "unix:///b.sock", "--data-root", "/d", "--log-level=debug", NULL),
+                   true, &o, NULL),
+        0);
+    assert_int_equal(o.n_hosts, 3);
+    assert_string_equal(o.hosts[0], "unix:///a.sock");
+    assert_string_equal(o.hosts[1], "tcp://127.0.0.1:2375");
+    assert_string_equal(o.hosts[2], "unix:///b.sock");
+    assert_string_equal(o.data_root, "/d");
+    assert_int_equal(o.log_level, LOG_LEVEL_DEBUG);
+    options_fini(&o);
+}
+
+static void
+expect_usage_error(const char *const *args, const char *needle)
+{
+    struct options o;
+    struct err *err = NULL;
+    assert_int_equal(parse_list(args, true, &o, &err), -1);
+    assert_int_equal(err->kind, ERR_INVALID);
+    assert_non_null(strstr(err->msg, needle));
+    err_clear(&err);
+}
+
+static void
+test_errors(void **state)
+{
+    (void)state;
+    expect_usage_error(ARGS("--bogus", NULL), "--bogus");
+    expect_usage_error(ARGS("--log-level", "loud", NULL), "loud");
+    expect_usage_error(ARGS("-H", NULL), "needs a value");
+    expect_usage_error(ARGS("extra", NULL), "extra");
+    expect_usage_error(ARGS("--data-root=", NULL), "data-root");
+}
+
+static void
+test_version_and_help(void **state)
+{
+    (void)state;
+    struct options o;
+    assert_int_equal(parse_list(ARGS("--version", NULL), true, &o, NULL), 0);
+    assert_int_equal(o.action, OPTIONS_VERSION);
+    options_fini(&o);
+    assert_int_equal(parse_list(ARGS("-h", NULL), true, &o, NULL), 0);
+    assert_int_equal(o.action, OPTIONS_HELP);
+    options_fini(&o);
+    assert_non_null(strstr(options_usage(), "--host"));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_root),
+        cmocka_unit_test(test_defaults_user),
+        cmocka_unit_test(test_repeated_hosts_and_forms),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_version_and_help),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
