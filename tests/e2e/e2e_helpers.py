@@ -1,0 +1,248 @@
+"""Helpers shared by the end-to-end suite: a tiny HTTP client, a daemon runner, parsers."""
+
+import http.client
+import json
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import time
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import pytest
+from requests.structures import CaseInsensitiveDict
+
+DEFAULT_TIMEOUT = 10.0
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """An HTTP/1.1 connection over a unix socket; every socket operation has a timeout."""
+
+    def __init__(self, path, timeout=DEFAULT_TIMEOUT):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.unix_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def unix_path(host):
+    """The socket path of a `unix://` host, or None for another scheme."""
+    return host[len("unix://"):] if host.startswith("unix://") else None
+
+
+class RawClient:
+    """Plain HTTP requests to a daemon at `unix://PATH` or `tcp://HOST:PORT`."""
+
+    def __init__(self, host):
+        self.host = host
+
+    def connection(self, timeout=DEFAULT_TIMEOUT):
+        path = unix_path(self.host)
+        if path is not None:
+            return UnixHTTPConnection(path, timeout=timeout)
+        url = urlsplit(self.host)
+        if url.scheme != "tcp":
+            raise ValueError(f"unsupported daemon host {self.host!r}")
+        return http.client.HTTPConnection(url.hostname, url.port or 2375, timeout=timeout)
+
+    def socket(self, timeout=DEFAULT_TIMEOUT):
+        """A connected plain socket, for tests that speak HTTP by hand."""
+        conn = self.connection(timeout=timeout)
+        conn.connect()
+        return conn.sock
+
+    def request(self, method, path, body=None, headers=None, chunked=False, timeout=DEFAULT_TIMEOUT):
+        """Sends one request on a fresh connection; returns (status, headers, body bytes).
+
+        `chunked=True` sends `body` with `Transfer-Encoding: chunked`, in several chunks. If the
+        server stops reading the body and answers early, the send error is ignored and the answer
+        is read anyway.
+        """
+        headers = dict(headers or {})
+        if isinstance(body, str):
+            body = body.encode()
+        kwargs = {}
+        if chunked:
+            headers["Transfer-Encoding"] = "chunked"
+            data, step = body, max(1, min(64 * 1024, len(body) // 4))
+            body = (data[i:i + step] for i in range(0, len(data), step))
+            kwargs["encode_chunked"] = True
+        conn = self.connection(timeout=timeout)
+        try:
+            try:
+                conn.request(method, path, body=body, headers=headers, **kwargs)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, CaseInsensitiveDict(resp.getheaders()), data
+        finally:
+            conn.close()
+
+    def request_json(self, method, path, **kwargs):
+        """Like request(), with the body decoded as JSON."""
+        status, headers, data = self.request(method, path, **kwargs)
+        try:
+            return status, headers, json.loads(data)
+        except ValueError:
+            raise AssertionError(f"{method} {path}: answer {status} is not JSON: {data[:300]!r}")
+
+    def ping(self, timeout=2.0):
+        """True when GET /_ping answers 200 OK."""
+        try:
+            status, _, data = self.request("GET", "/_ping", timeout=timeout)
+        except (OSError, http.client.HTTPException):
+            return False
+        return status == 200 and data == b"OK"
+
+
+def read_response_head(sock, limit=64 * 1024):
+    """Reads a response's status line and headers from a plain socket.
+
+    Returns (status, headers, bytes already read past the headers)."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        data = sock.recv(4096)
+        if not data:
+            raise AssertionError(f"connection closed before the end of the headers: {buf!r}")
+        buf += data
+        if len(buf) > limit:
+            raise AssertionError("response headers too large")
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = CaseInsensitiveDict()
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip()] = value.strip()
+    return status, headers, rest
+
+
+def assert_open_for(sock, seconds):
+    """Fails if the peer closes `sock` within `seconds` (data arriving meanwhile is fine)."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select([sock], [], [], left)
+        if readable and not sock.recv(4096):
+            raise AssertionError(f"the server closed the stream within {seconds} s")
+
+
+# --- Daemon -------------------------------------------------------------------------------------
+
+
+class Daemon:
+    """One sockerlessd process with its own work directory (socket, data root, log)."""
+
+    def __init__(self, binary, workdir, extra_hosts=()):
+        self.workdir = workdir
+        self.socket_path = os.path.join(workdir, "sockerless.sock")
+        self.log_path = os.path.join(workdir, "daemon.log")
+        self.hosts = [f"unix://{self.socket_path}", *extra_hosts]
+        self.argv = [binary]
+        for host in self.hosts:
+            self.argv += ["-H", host]
+        self.argv += ["--data-root", os.path.join(workdir, "data"), "--log-level", "debug"]
+        self.proc = None
+
+    @property
+    def host(self):
+        return self.hosts[0]
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            )
+        return self
+
+    def wait_ready(self, timeout=15.0):
+        """Waits until every host answers GET /_ping; fails with the log tail otherwise."""
+        deadline = time.monotonic() + timeout
+        pending = list(self.hosts)
+        while pending:
+            if self.proc.poll() is not None:
+                pytest.fail(
+                    f"sockerlessd exited with code {self.proc.returncode} during startup\n"
+                    f"{self.describe()}",
+                    pytrace=False,
+                )
+            if time.monotonic() > deadline:
+                self.kill()
+                pytest.fail(
+                    f"sockerlessd did not answer GET /_ping on {pending} within {timeout} s\n"
+                    f"{self.describe()}",
+                    pytrace=False,
+                )
+            pending = [h for h in pending if not RawClient(h).ping(timeout=1.0)]
+            if pending:
+                time.sleep(0.05)
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=15.0):
+        """Sends `sig` and returns the exit code; kills -9 and fails if it takes too long."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            pytest.fail(
+                f"sockerlessd did not exit within {timeout} s of {signal.Signals(sig).name}; "
+                f"killed\n{self.describe()}",
+                pytrace=False,
+            )
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def log_tail(self, lines=60):
+        try:
+            with open(self.log_path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError as e:
+            return f"(no log: {e})"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def describe(self):
+        return (
+            f"command: {' '.join(self.argv)}\n"
+            f"log: {self.log_path}\n--- last lines ---\n{self.log_tail()}"
+        )
+
+
+# --- Misc ---------------------------------------------------------------------------------------
+
+
+def free_tcp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+
+def parse_rfc3339(text):
+    """Parses an RFC 3339 timestamp (any number of fraction digits) into an aware datetime."""
+    m = _RFC3339.match(text)
+    assert m, f"not an RFC 3339 timestamp: {text!r}"
+    base, frac, zone = m.groups()
+    frac = (frac or ".0")[:7].ljust(7, "0")
+    zone = "+00:00" if zone == "Z" else zone
+    return datetime.fromisoformat(base + frac + zone)

@@ -1,0 +1,90 @@
+"""sockerlessd as a process: signals, listeners, socket files, command line.
+
+Each test starts its own daemon on its own socket, never the session one.
+"""
+
+import os
+import signal
+import socket
+import stat
+import subprocess
+import time
+
+import pytest
+
+from e2e_helpers import RawClient, free_tcp_port
+
+pytestmark = pytest.mark.sockerless_only
+
+
+def run_sockerlessd(binary, *args, timeout=5):
+    """Runs sockerlessd to completion; fails if it is still running after `timeout` s."""
+    try:
+        return subprocess.run(
+            [binary, *args], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"sockerlessd {' '.join(args)} still running after {timeout} s", pytrace=False)
+
+
+def test_sigint_exits_cleanly(make_daemon):
+    daemon = make_daemon().start().wait_ready()
+    assert daemon.stop(signal.SIGINT) == 0, daemon.describe()
+    assert not os.path.exists(daemon.socket_path)
+
+
+def test_second_daemon_on_live_socket_is_refused(make_daemon, sockerlessd_binary):
+    first = make_daemon().start().wait_ready()
+    started = time.monotonic()
+    second = run_sockerlessd(
+        sockerlessd_binary, "-H", first.host, "--data-root", os.path.join(first.workdir, "data2")
+    )
+    assert time.monotonic() - started < 5
+    assert second.returncode == 3, second.stderr  # documented: address in use
+    assert first.socket_path in second.stderr, second.stderr
+    assert RawClient(first.host).ping(), "the first daemon stopped answering"
+    assert first.stop() == 0, first.describe()
+
+
+def test_stale_socket_file_is_replaced(make_daemon):
+    daemon = make_daemon()
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(daemon.socket_path)
+    stale.close()
+    assert stat.S_ISSOCK(os.stat(daemon.socket_path).st_mode)
+
+    daemon.start().wait_ready()
+    assert RawClient(daemon.host).ping()
+
+
+def test_socket_file_mode_is_0660(make_daemon):
+    daemon = make_daemon().start().wait_ready()
+    mode = os.stat(daemon.socket_path).st_mode
+    assert stat.S_ISSOCK(mode)
+    assert stat.S_IMODE(mode) == 0o660, oct(stat.S_IMODE(mode))
+
+
+def test_version_flag(sockerlessd_binary):
+    result = run_sockerlessd(sockerlessd_binary, "--version")
+    assert result.returncode == 0, result.stderr
+    assert any("sockerless" in line for line in result.stdout.splitlines()), result.stdout
+
+
+def test_help_flag(sockerlessd_binary):
+    result = run_sockerlessd(sockerlessd_binary, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "--host" in result.stdout, result.stdout
+
+
+def test_unknown_flag_exits_2(sockerlessd_binary):
+    result = run_sockerlessd(sockerlessd_binary, "--no-such-flag")
+    assert result.returncode == 2, (result.returncode, result.stderr)
+
+
+def test_tcp_and_unix_listeners_together(make_daemon):
+    tcp_host = f"tcp://127.0.0.1:{free_tcp_port()}"
+    daemon = make_daemon(extra_hosts=[tcp_host]).start().wait_ready()
+    for host in daemon.hosts:
+        assert RawClient(host).ping(), f"no answer on {host}"
+    assert daemon.stop() == 0, daemon.describe()
