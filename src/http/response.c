@@ -75,7 +75,6 @@ http_response_hijack(const char *content_type, http_hijack_fn fn, void *ctx, htt
     r->hijack_fn = fn;
     r->ctx = ctx;
     r->ctx_free = ctx_free;
-    http_response_add_header(r, "Upgrade", "tcp");
     return r;
 }
 

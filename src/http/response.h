@@ -59,7 +59,8 @@ struct http_response *http_response_data(unsigned status, const char *content_ty
                                          const void *data, size_t len);
 struct http_response *http_response_stream(unsigned status, const char *content_type,
                                            http_stream_fn fn, void *ctx, http_free_fn ctx_free);
-/* 101 UPGRADED with Connection/Upgrade headers and content_type; fn runs on the raw socket. */
+/* 101 with Connection/Upgrade headers and content_type; fn runs on the raw socket. Without
+ * upgrade headers in the request: 200, and fn's writes become the body (its reads see EOF). */
 struct http_response *http_response_hijack(const char *content_type, http_hijack_fn fn, void *ctx,
                                            http_free_fn ctx_free);
 /* Adds a header (copied). */

@@ -135,6 +135,9 @@ stream_free(void *cls)
     free(s);
 }
 
+static void hijack_launch(struct http_hijack *h);
+static struct MHD_Response *relay_response(struct http_server *srv, struct request_state *rs,
+                                           struct http_response *r);
 static void hijack_on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls,
                               const char *extra_in, size_t extra_in_size, MHD_socket sock,
                               struct MHD_UpgradeResponseHandle *urh);
@@ -165,6 +168,10 @@ to_mhd(struct http_server *srv, struct request_state *rs, struct http_response *
         break;
     }
     case HTTP_RESP_HIJACK: {
+        if (!http_request_wants_upgrade(&rs->req)) {
+            mr = relay_response(srv, rs, r);
+            break;
+        }
         struct http_hijack *h = xcalloc(1, sizeof(*h));
         h->srv = srv;
         h->fd = -1;
@@ -173,6 +180,8 @@ to_mhd(struct http_server *srv, struct request_state *rs, struct http_response *
         h->ctx_free = r->ctx_free;
         r->ctx_free = NULL;
         mr = MHD_create_response_for_upgrade(hijack_on_upgrade, h);
+        if (mr != NULL)
+            MHD_add_response_header(mr, "Upgrade", "tcp");
         if (mr == NULL) {
             if (h->ctx_free)
                 h->ctx_free(h->ctx);
@@ -196,7 +205,9 @@ queue(struct http_server *srv, struct request_state *rs, struct http_response *r
 {
     if (r == NULL)
         r = http_response_error(500, "handler returned no response");
-    unsigned status = r->status;
+    /* Without an upgrade, a hijacked endpoint answers 200 and streams over the connection. */
+    unsigned status =
+        r->kind == HTTP_RESP_HIJACK && !http_request_wants_upgrade(&rs->req) ? 200 : r->status;
     struct MHD_Response *mr = to_mhd(srv, rs, r);
     http_response_free(r);
     if (mr == NULL)
@@ -316,13 +327,6 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
             srv, rs,
             error_response(413, "request body exceeds the limit of %zu bytes", srv->opts.max_body));
     struct http_response *r = rs->req.route->handler(&rs->req, srv->app);
-    if (r != NULL && r->kind == HTTP_RESP_HIJACK && !http_request_wants_upgrade(&rs->req)) {
-        /* TODO(core API issue): Docker streams over the plain connection when the client did
-         * not ask to upgrade; until that path exists, say so instead of hanging. */
-        http_response_free(r);
-        r = http_response_error(400, "this endpoint needs a connection upgrade "
-                                     "(Connection: Upgrade, Upgrade: tcp)");
-    }
     return queue(srv, rs, r);
 }
 
@@ -405,7 +409,10 @@ hijack_thread(void *arg)
     }
     srv->n_hijacks--;
     /* Close while holding the lock so a concurrent stop never shuts down a reused fd. */
-    MHD_upgrade_action(h->urh, MHD_UPGRADE_ACTION_CLOSE);
+    if (h->urh != NULL)
+        MHD_upgrade_action(h->urh, MHD_UPGRADE_ACTION_CLOSE);
+    else
+        close(h->fd); /* our end of the relay socketpair (no-upgrade mode) */
     pthread_cond_broadcast(&srv->hijacks_done);
     pthread_mutex_unlock(&srv->lock);
     if (h->ctx_free)
@@ -421,7 +428,6 @@ hijack_on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const c
     (void)conn;
     (void)con_cls;
     struct http_hijack *h = cls;
-    struct http_server *srv = h->srv;
     h->started = true;
     h->fd = sock;
     h->urh = urh;
@@ -431,13 +437,20 @@ hijack_on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const c
     int flags = fcntl(sock, F_GETFL);
     if (flags >= 0)
         fcntl(sock, F_SETFL, flags & ~O_NONBLOCK);
+    /* The handler may block for the life of the session, so it gets its own thread rather than
+     * MHD's connection thread, which is still inside MHD's upgrade bookkeeping here. */
+    hijack_launch(h);
+}
+
+static void
+hijack_launch(struct http_hijack *h)
+{
+    struct http_server *srv = h->srv;
     pthread_mutex_lock(&srv->lock);
     h->next = srv->hijacks;
     srv->hijacks = h;
     srv->n_hijacks++;
     pthread_mutex_unlock(&srv->lock);
-    /* The handler may block for the life of the session, so it gets its own thread rather than
-     * MHD's connection thread, which is still inside MHD's upgrade bookkeeping here. */
     pthread_t t;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -503,6 +516,81 @@ int
 http_hijack_shutdown_fd(const struct http_hijack *h)
 {
     return h->srv->stop_efd;
+}
+
+/* ---- hijack without upgrade: relay through a socketpair ---- */
+
+struct relay {
+    int fd; /* the server's end; the handler owns the other */
+};
+
+static ssize_t
+relay_produce(struct http_stream *s, void *ctx, char *buf, size_t max)
+{
+    struct relay *rl = ctx;
+    for (;;) {
+        ssize_t n = recv(rl->fd, buf, max, MSG_DONTWAIT);
+        if (n > 0)
+            return n;
+        if (n == 0)
+            return HTTP_STREAM_END;
+        if (errno != EAGAIN && errno != EINTR)
+            return HTTP_STREAM_ERROR;
+        switch (http_stream_wait(s, rl->fd, -1)) {
+        case HTTP_WAIT_CLIENT_GONE:
+            return HTTP_STREAM_ERROR;
+        case HTTP_WAIT_SHUTDOWN:
+            return HTTP_STREAM_END;
+        default:
+            break;
+        }
+    }
+}
+
+static void
+relay_free(void *ctx)
+{
+    struct relay *rl = ctx;
+    close(rl->fd); /* the handler's writes now fail with EPIPE: it ends */
+    free(rl);
+}
+
+/* Docker answers 200 and streams when the client did not ask to upgrade (compat-notes 7):
+ * the handler runs as for a hijack, on one end of a socketpair whose other end feeds the
+ * response body. The client cannot send on such a connection: the handler reads EOF. */
+static struct MHD_Response *
+relay_response(struct http_server *srv, struct request_state *rs, struct http_response *r)
+{
+    (void)rs;
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+        return NULL;
+    shutdown(sp[1], SHUT_WR); /* no stdin */
+    struct relay *rl = xcalloc(1, sizeof(*rl));
+    rl->fd = sp[1];
+    struct http_stream *st = xcalloc(1, sizeof(*st));
+    st->srv = srv;
+    st->client_fd = http_request_client_fd(&rs->req);
+    st->fn = relay_produce;
+    st->ctx = rl;
+    st->ctx_free = relay_free;
+    struct MHD_Response *mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+                                                                stream_reader, st, stream_free);
+    if (mr == NULL) {
+        stream_free(st);
+        close(sp[0]);
+        return NULL;
+    }
+    struct http_hijack *h = xcalloc(1, sizeof(*h));
+    h->srv = srv;
+    h->fd = sp[0];
+    h->started = true;
+    h->fn = r->hijack_fn;
+    h->ctx = r->ctx;
+    h->ctx_free = r->ctx_free;
+    r->ctx_free = NULL;
+    hijack_launch(h);
+    return mr;
 }
 
 /* ---- daemons ---- */
