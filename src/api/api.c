@@ -9,9 +9,41 @@ const struct api_version api_min_version = {1, 24};
 const struct api_version api_max_version = {1, 47};
 
 static const struct route routes[] = {
-    {"GET", "/_ping", api_ping},      {"HEAD", "/_ping", api_ping}, {"POST", "/_ping", api_ping},
-    {"GET", "/version", api_version}, {"GET", "/info", api_info},   {"POST", "/auth", api_auth},
+    {"GET", "/_ping", api_ping},
+    {"HEAD", "/_ping", api_ping},
+    {"POST", "/_ping", api_ping},
+    {"GET", "/version", api_version},
+    {"GET", "/info", api_info},
+    {"POST", "/auth", api_auth},
     {"GET", "/events", api_events},
+
+    {"POST", "/containers/create", api_container_create},
+    {"GET", "/containers/json", api_container_list},
+    {"GET", "/containers/{id}/json", api_container_inspect},
+    {"POST", "/containers/{id}/start", api_container_start},
+    {"POST", "/containers/{id}/stop", api_container_stop},
+    {"POST", "/containers/{id}/restart", api_container_restart},
+    {"POST", "/containers/{id}/kill", api_container_kill},
+    {"DELETE", "/containers/{id}", api_container_remove},
+    {"POST", "/containers/{id}/pause", api_container_pause},
+    {"POST", "/containers/{id}/unpause", api_container_unpause},
+    {"POST", "/containers/{id}/rename", api_container_rename},
+    {"POST", "/containers/{id}/wait", api_container_wait},
+    {"GET", "/containers/{id}/logs", api_container_logs},
+    {"POST", "/containers/{id}/attach", api_container_attach},
+    {"POST", "/containers/{id}/resize", api_container_resize},
+
+    {"POST", "/containers/{id}/exec", api_exec_create},
+    {"POST", "/exec/{id}/start", api_exec_start},
+    {"GET", "/exec/{id}/json", api_exec_inspect},
+    {"POST", "/exec/{id}/resize", api_exec_resize},
+
+    {"POST", "/images/create", api_image_create},
+    {"POST", "/images/load", api_image_load},
+    {"GET", "/images/json", api_image_list},
+    {"GET", "/images/{name*}/json", api_image_inspect},
+    {"POST", "/images/{name*}/tag", api_image_tag},
+    {"DELETE", "/images/{name*}", api_image_remove},
 };
 
 const struct route *
@@ -82,4 +114,14 @@ api_body_object(const struct http_request *req, struct err **err)
         return NULL;
     }
     return v;
+}
+
+int
+api_check_resize(const struct http_request *req, struct err **err)
+{
+    int64_t h, w;
+    if (http_query_int(req, "h", 0, 0, 65535, &h, err) < 0 ||
+        http_query_int(req, "w", 0, 0, 65535, &w, err) < 0)
+        return -1;
+    return 0;
 }

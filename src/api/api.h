@@ -42,6 +42,37 @@ struct http_response *api_info(struct http_request *req, void *app);
 struct http_response *api_auth(struct http_request *req, void *app);
 struct http_response *api_events(struct http_request *req, void *app);
 
+struct http_response *api_container_create(struct http_request *req, void *app);
+struct http_response *api_container_inspect(struct http_request *req, void *app);
+struct http_response *api_container_list(struct http_request *req, void *app);
+struct http_response *api_container_start(struct http_request *req, void *app);
+struct http_response *api_container_stop(struct http_request *req, void *app);
+struct http_response *api_container_restart(struct http_request *req, void *app);
+struct http_response *api_container_kill(struct http_request *req, void *app);
+struct http_response *api_container_remove(struct http_request *req, void *app);
+struct http_response *api_container_pause(struct http_request *req, void *app);
+struct http_response *api_container_unpause(struct http_request *req, void *app);
+struct http_response *api_container_rename(struct http_request *req, void *app);
+struct http_response *api_container_wait(struct http_request *req, void *app);
+struct http_response *api_container_logs(struct http_request *req, void *app);
+struct http_response *api_container_attach(struct http_request *req, void *app);
+struct http_response *api_container_resize(struct http_request *req, void *app);
+
+struct http_response *api_exec_create(struct http_request *req, void *app);
+struct http_response *api_exec_start(struct http_request *req, void *app);
+struct http_response *api_exec_inspect(struct http_request *req, void *app);
+struct http_response *api_exec_resize(struct http_request *req, void *app);
+
+struct http_response *api_image_create(struct http_request *req, void *app);
+struct http_response *api_image_inspect(struct http_request *req, void *app);
+struct http_response *api_image_list(struct http_request *req, void *app);
+struct http_response *api_image_tag(struct http_request *req, void *app);
+struct http_response *api_image_remove(struct http_request *req, void *app);
+struct http_response *api_image_load(struct http_request *req, void *app);
+
+/* Validates the `h` and `w` query parameters of a resize (0..65535). */
+int api_check_resize(const struct http_request *req, struct err **err);
+
 /* Parses the request body as a JSON object (ERR_INVALID when it is not one). */
 json_t *api_body_object(const struct http_request *req, struct err **err);
 

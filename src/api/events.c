@@ -103,15 +103,9 @@ events_produce(struct http_stream *s, void *ctx, char *buf, size_t max)
                 return HTTP_STREAM_END;
             timeout_ms = left / 1000000 > 60000 ? 60000 : (int)(left / 1000000) + 1;
         }
-        switch (http_stream_wait(s, events_sub_fd(st->sub), timeout_ms)) {
-        case HTTP_WAIT_READY:
-        case HTTP_WAIT_TIMEOUT:
-            break;
-        case HTTP_WAIT_SHUTDOWN:
-            return HTTP_STREAM_END;
-        case HTTP_WAIT_CLIENT_GONE:
-            return HTTP_STREAM_ERROR;
-        }
+        ssize_t end = http_stream_await(s, events_sub_fd(st->sub), timeout_ms);
+        if (end != 0)
+            return end;
     }
 }
 

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/version.h"
+#include "driver/driver.h"
 #include "engine/engine.h"
 
 struct http_response *
@@ -101,8 +102,14 @@ api_info(struct http_request *req, void *app)
     char cgroup_version[4];
     snprintf(cgroup_version, sizeof(cgroup_version), "%d",
              hi->cgroup_version ? hi->cgroup_version : 1);
-    const char *const driver_status[][2] = {{"Backend", api->backend->name},
-                                            {"Data Root", eng->data_root}};
+    char chain[128] = "";
+    for (size_t i = 0; api->backend->drivers[i] != NULL; i++) {
+        if (i > 0)
+            strncat(chain, " -> ", sizeof(chain) - strlen(chain) - 1);
+        strncat(chain, api->backend->drivers[i]->name, sizeof(chain) - strlen(chain) - 1);
+    }
+    const char *const driver_status[][2] = {
+        {"Backend", api->backend->name}, {"Driver Chain", chain}, {"Data Root", eng->data_root}};
 
     json_t *info = json_object();
     json_object_set_new(info, "ID", json_string(eng->id));
@@ -112,7 +119,7 @@ api_info(struct http_request *req, void *app)
     json_object_set_new(info, "ContainersStopped", json_integer(c.stopped));
     json_object_set_new(info, "Images", json_integer(c.images));
     json_object_set_new(info, "Driver", json_string(api->backend->storage_driver));
-    json_object_set_new(info, "DriverStatus", string_pairs(driver_status, 2));
+    json_object_set_new(info, "DriverStatus", string_pairs(driver_status, 3));
     json_object_set_new(info, "Plugins",
                         json_pack("{s:[s], s:[s,s,s], s:n, s:[s]}", "Volume", "local", "Network",
                                   "bridge", "host", "null", "Authorization", "Log",

@@ -7,10 +7,13 @@
 #ifndef SOCKERLESS_BACKEND_BACKEND_H
 #define SOCKERLESS_BACKEND_BACKEND_H
 
+struct driver;
+
 struct backend {
-    const char *name;           /* "local" */
-    const char *storage_driver; /* Info.Driver */
-    const char *logging_driver; /* Info.LoggingDriver */
+    const char *name;                    /* "local" */
+    const struct driver *const *drivers; /* the chain, NULL-ended, asked in order */
+    const char *storage_driver;          /* Info.Driver */
+    const char *logging_driver;          /* Info.LoggingDriver */
 };
 
 /* The backend for this machine: containers run here. */

@@ -44,7 +44,7 @@ run(const struct options *opt)
             return EXIT_USAGE;
         }
     }
-    struct engine *eng = engine_new(opt->data_root, &err);
+    struct engine *eng = engine_new(opt->data_root, backend_local.drivers, &err);
     if (eng == NULL) {
         fprintf(stderr, "sockerlessd: %s\n", err->msg);
         err_clear(&err);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,7 +59,7 @@ load_engine_id(struct engine *eng, struct err **err)
 }
 
 struct engine *
-engine_new(const char *data_root, struct err **err)
+engine_new(const char *data_root, const struct driver *const *drivers, struct err **err)
 {
     if (fsutil_mkdir_p(data_root, 0711, err) < 0) {
         err_wrap(err, "data root %s", data_root);
@@ -73,6 +74,10 @@ engine_new(const char *data_root, struct err **err)
     }
     eng->events = events_new(EVENTS_KEPT);
     eng->creds = creds_new();
+    store_init(&eng->store);
+    map_init(&eng->execs);
+    eng->timers = timers_new();
+    eng->drivers = drivers;
     hostinfo_read(&eng->host);
     eng->started_ns = time_now_ns();
     return eng;
@@ -83,6 +88,16 @@ engine_free(struct engine *eng)
 {
     if (eng == NULL)
         return;
+    timers_free(eng->timers); /* first: its callbacks use the rest */
+    size_t it = 0;
+    void *v;
+    while (map_next(&eng->execs, &it, NULL, &v))
+        exec_unref(v);
+    map_fini(&eng->execs);
+    store_fini(&eng->store);
+    for (size_t i = 0; i < eng->n_watch; i++)
+        close(eng->watch_fds[i]);
+    free(eng->watch_fds);
     events_free(eng->events);
     creds_free(eng->creds);
     free(eng->data_root);
@@ -99,7 +114,57 @@ engine_shutdown(struct engine *eng)
 void
 engine_get_counts(struct engine *eng, struct engine_counts *out)
 {
+    memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&eng->lock);
-    *out = eng->counts;
+    size_t it = 0;
+    void *v;
+    while (map_next(&eng->store.containers, &it, NULL, &v)) {
+        const struct container *c = v;
+        out->containers++;
+        if (c->state.status == CONTAINER_PAUSED)
+            out->paused++;
+        else if (container_is_running(c))
+            out->running++;
+        else
+            out->stopped++;
+    }
+    out->images = (int)eng->store.images.len;
     pthread_mutex_unlock(&eng->lock);
+}
+
+int
+engine_watch_open(struct engine *eng)
+{
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    pthread_mutex_lock(&eng->lock);
+    eng->watch_fds = xrealloc(eng->watch_fds, (eng->n_watch + 1) * sizeof(int));
+    eng->watch_fds[eng->n_watch++] = fd;
+    pthread_mutex_unlock(&eng->lock);
+    return fd;
+}
+
+void
+engine_watch_close(struct engine *eng, int fd)
+{
+    pthread_mutex_lock(&eng->lock);
+    for (size_t i = 0; i < eng->n_watch; i++) {
+        if (eng->watch_fds[i] == fd) {
+            eng->watch_fds[i] = eng->watch_fds[--eng->n_watch];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&eng->lock);
+    close(fd);
+}
+
+void
+engine_notify_locked(struct engine *eng)
+{
+    uint64_t one = 1;
+    for (size_t i = 0; i < eng->n_watch; i++) {
+        ssize_t n = write(eng->watch_fds[i], &one, sizeof(one));
+        (void)n;
+    }
 }

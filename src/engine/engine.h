@@ -1,10 +1,9 @@
 /*
  * engine: the daemon's state and the operations on it, independent of HTTP.
  *
- * It owns the event bus, the credential store, the host facts and the data
- * root. The object store (containers, images, networks, volumes, execs) and
- * the driver chain join it with the core API work; until then the counts
- * below stay at zero because nothing can create an object yet.
+ * It owns the object store, the event bus, the credential store, the timers,
+ * the host facts and the data root, and runs every container operation
+ * through the driver chain (engine/containers.c).
  */
 #ifndef SOCKERLESS_ENGINE_ENGINE_H
 #define SOCKERLESS_ENGINE_ENGINE_H
@@ -14,8 +13,14 @@
 
 #include "base/err.h"
 #include "base/hostinfo.h"
+#include "engine/container.h"
 #include "engine/creds.h"
 #include "engine/events.h"
+#include "engine/store.h"
+#include "engine/timer.h"
+
+struct driver;
+struct exec_io;
 
 struct engine_counts {
     int containers, running, paused, stopped, images;
@@ -29,15 +34,124 @@ struct engine {
     char *data_root;
     char id[64]; /* the engine's persistent ID (a UUID kept in <data-root>/engine-id) */
     int64_t started_ns;
-    struct engine_counts counts; /* maintained by the state transitions, under lock */
+    struct store store; /* under lock */
+    struct map execs;   /* id -> struct exec * (owned reference); under lock */
+    struct timers *timers;
+    const struct driver *const *drivers; /* the chain, NULL-ended */
+    int *watch_fds;                      /* eventfds woken on every container change; lock */
+    size_t n_watch;
 };
 
 /* Creates the data root (mode 0711) if needed, reads or creates its engine-id, reads the host
  * facts. Errors: ERR_INTERNAL with errno when the data root is unusable. */
-struct engine *engine_new(const char *data_root, struct err **err);
+struct engine *engine_new(const char *data_root, const struct driver *const *drivers,
+                          struct err **err);
 void engine_free(struct engine *eng);
 /* Stops what runs in the engine before the daemon exits: ends every event subscription. */
 void engine_shutdown(struct engine *eng);
 void engine_get_counts(struct engine *eng, struct engine_counts *out);
+
+/* A watch: an eventfd made readable by every container state change (wait, attach). */
+int engine_watch_open(struct engine *eng);
+void engine_watch_close(struct engine *eng, int fd);
+/* Wakes every watch. Lock held. */
+void engine_notify_locked(struct engine *eng);
+
+/* ---- containers (engine/containers.c) ---- */
+
+struct container_create {
+    struct container_spec spec; /* taken */
+    char *name;                 /* "x" or "/x"; NULL: a generated one */
+    void *api_doc;              /* taken: see struct container */
+    void (*api_doc_free)(void *);
+};
+
+/* Creates a container from req (consumed, also on failure). ERR_NOT_FOUND "No such image: x"
+ * when the image is absent (the CLI pulls on that), ERR_CONFLICT on a name clash. */
+int engine_container_create(struct engine *eng, struct container_create *req,
+                            char id_out[ID_LEN + 1], struct err **err);
+/* A new reference to the container ref names (the caller unrefs), or NULL. */
+struct container *engine_container_get(struct engine *eng, const char *ref, struct err **err);
+int engine_container_start(struct engine *eng, const char *ref, struct err **err);
+/* timeout_s < 0: the container's StopTimeout, or 10. ERR_NOT_MODIFIED when not running. */
+int engine_container_stop(struct engine *eng, const char *ref, int timeout_s, struct err **err);
+int engine_container_kill(struct engine *eng, const char *ref, int signal, struct err **err);
+int engine_container_restart(struct engine *eng, const char *ref, int timeout_s, struct err **err);
+int engine_container_remove(struct engine *eng, const char *ref, bool force, struct err **err);
+int engine_container_pause(struct engine *eng, const char *ref, struct err **err);
+int engine_container_unpause(struct engine *eng, const char *ref, struct err **err);
+int engine_container_rename(struct engine *eng, const char *ref, const char *new_name,
+                            struct err **err);
+
+/* For drivers: the current run number of c (bumped at every start), and the report that run
+ * `run` of c exited with code (ignored when c has been started again since). */
+uint64_t engine_container_run(struct engine *eng, struct container *c);
+void engine_container_exited(struct engine *eng, struct container *c, uint64_t run, int code);
+
+/* ---- execs (engine/execs.c) ---- */
+
+struct exec {
+    int refs;
+    char id[ID_LEN + 1];
+    struct container *c; /* a reference */
+    char **cmd;          /* at least one element */
+    char **env;          /* the container's env with the exec's merged over it */
+    char *working_dir, *user, *detach_keys;
+    bool tty, privileged, attach_stdin, attach_stdout, attach_stderr;
+    bool started, running;
+    int exit_code; /* valid once started && !running */
+    int pid;
+};
+
+struct exec_spec {
+    char **cmd, **env;
+    char *working_dir, *user, *detach_keys;
+    bool tty, privileged, attach_stdin, attach_stdout, attach_stderr;
+};
+
+void exec_spec_fini(struct exec_spec *s);
+void exec_ref(struct exec *e);
+void exec_unref(struct exec *e);
+/* Creates an exec in the container ref names (spec consumed). ERR_CONFLICT when the container
+ * is not running (unless its driver allows it) or is paused; ERR_INVALID without a command. */
+int engine_exec_create(struct engine *eng, const char *ref, struct exec_spec *spec,
+                       char id_out[ID_LEN + 1], struct err **err);
+/* A new reference to exec id, or NULL (ERR_NOT_FOUND "No such exec instance: id"). */
+struct exec *engine_exec_get(struct engine *eng, const char *id, struct err **err);
+/* Marks e started (ERR_CONFLICT if it was already). Call before the stream begins. */
+int engine_exec_claim(struct engine *eng, struct exec *e, struct err **err);
+/* Runs a claimed exec to the end through its container's driver; the exit code is recorded
+ * (and exec_die published) before this returns, so a client that inspects the exec right
+ * after the stream closes sees it (compat-notes 9). */
+void engine_exec_run(struct engine *eng, struct exec *e, const struct exec_io *io);
+
+/* ---- images (engine/images.c) ---- */
+
+/* The synthetic pull of the seed: an image whose ID is the hash of the normalized reference,
+ * with no layers and an empty config; a reference that exists already is kept as it is.
+ * *created tells which happened. */
+int engine_image_pull_synthetic(struct engine *eng, const char *ref, bool *created,
+                                struct err **err);
+/* A new reference to the image, or NULL (ERR_NOT_FOUND "No such image: ref"). */
+struct image *engine_image_get(struct engine *eng, const char *ref, struct err **err);
+int engine_image_tag(struct engine *eng, const char *source, const char *target, struct err **err);
+
+/* docker load of a docker-archive tar held in memory: each image is added with its tags (a tag
+ * held by another image moves). *loaded: a malloc'd NULL-ended list of "Loaded image: ..."
+ * names (familiar tags, or "ID sha256:..." for untagged images). */
+int engine_image_load(struct engine *eng, const void *data, size_t len, char ***loaded,
+                      struct err **err);
+
+/* One line of DELETE /images' answer: an untagged reference or a deleted ID. */
+struct image_removal {
+    char *untagged; /* familiar form, or NULL */
+    char *deleted;  /* sha256:..., or NULL */
+};
+/* Docker's rmi: a reference untags (and deletes the image with its last tag); an ID deletes
+ * (with every tag). ERR_CONFLICT when containers use it (a running one even with force) or,
+ * by ID without force, when several references name it. *out: a malloc'd array of *n. */
+int engine_image_remove(struct engine *eng, const char *ref, bool force, struct image_removal **out,
+                        size_t *n, struct err **err);
+void image_removals_free(struct image_removal *r, size_t n);
 
 #endif

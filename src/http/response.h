@@ -77,6 +77,9 @@ enum http_wait {
 /* Waits until fd (may be -1) is readable, the timeout (ms, -1 forever) passes, the client hangs
  * up, or the server stops. */
 enum http_wait http_stream_wait(struct http_stream *s, int fd, int timeout_ms);
+/* http_stream_wait for producers: 0 to go on (fd ready or timeout), else the value the producer
+ * returns: HTTP_STREAM_END when the server stops, HTTP_STREAM_ERROR when the client left. */
+ssize_t http_stream_await(struct http_stream *s, int fd, int timeout_ms);
 
 /* Hijacked connection I/O. Reads first return bytes the server had already buffered. */
 ssize_t http_hijack_read(struct http_hijack *h, void *buf, size_t len);

@@ -388,6 +388,19 @@ http_stream_wait(struct http_stream *s, int fd, int timeout_ms)
     }
 }
 
+ssize_t
+http_stream_await(struct http_stream *s, int fd, int timeout_ms)
+{
+    switch (http_stream_wait(s, fd, timeout_ms)) {
+    case HTTP_WAIT_CLIENT_GONE:
+        return HTTP_STREAM_ERROR;
+    case HTTP_WAIT_SHUTDOWN:
+        return HTTP_STREAM_END;
+    default:
+        return 0;
+    }
+}
+
 /* ---- hijack ---- */
 
 static void *
@@ -536,14 +549,9 @@ relay_produce(struct http_stream *s, void *ctx, char *buf, size_t max)
             return HTTP_STREAM_END;
         if (errno != EAGAIN && errno != EINTR)
             return HTTP_STREAM_ERROR;
-        switch (http_stream_wait(s, rl->fd, -1)) {
-        case HTTP_WAIT_CLIENT_GONE:
-            return HTTP_STREAM_ERROR;
-        case HTTP_WAIT_SHUTDOWN:
-            return HTTP_STREAM_END;
-        default:
-            break;
-        }
+        ssize_t end = http_stream_await(s, rl->fd, -1);
+        if (end != 0)
+            return end;
     }
 }
 

@@ -1,0 +1,483 @@
+/* Container endpoints: inspect, list, and the lifecycle actions. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/container_doc.h"
+#include "api/filters_json.h"
+#include "api/jsonx.h"
+#include "backend/backend.h"
+#include "base/strv.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "engine/engine.h"
+#include "image/reference.h"
+
+/* Go's units.HumanDuration thresholds, which the CLI shows in `docker ps`. */
+static void
+human_duration(int64_t ns, char *out, size_t size)
+{
+    int64_t s = ns / 1000000000;
+    int64_t minutes = s / 60;
+    int64_t hours = (s + 1800) / 3600;
+    if (s < 1)
+        snprintf(out, size, "Less than a second");
+    else if (s == 1)
+        snprintf(out, size, "1 second");
+    else if (s < 60)
+        snprintf(out, size, "%lld seconds", (long long)s);
+    else if (minutes == 1)
+        snprintf(out, size, "About a minute");
+    else if (minutes < 60)
+        snprintf(out, size, "%lld minutes", (long long)minutes);
+    else if (hours == 1)
+        snprintf(out, size, "About an hour");
+    else if (hours < 48)
+        snprintf(out, size, "%lld hours", (long long)hours);
+    else if (hours < 24 * 7 * 2)
+        snprintf(out, size, "%lld days", (long long)(hours / 24));
+    else if (hours < 24 * 30 * 2)
+        snprintf(out, size, "%lld weeks", (long long)(hours / 24 / 7));
+    else if (hours < 24 * 365 * 2)
+        snprintf(out, size, "%lld months", (long long)(hours / 24 / 30));
+    else
+        snprintf(out, size, "%lld years", (long long)(s / 3600 / 24 / 365));
+}
+
+static void
+status_text(const struct container *c, char *out, size_t size)
+{
+    char d[64];
+    int64_t now = time_now_ns();
+    switch (c->state.status) {
+    case CONTAINER_CREATED:
+        snprintf(out, size, "Created");
+        break;
+    case CONTAINER_RUNNING:
+    case CONTAINER_PAUSED:
+        human_duration(now - c->state.started_ns, d, sizeof(d));
+        snprintf(out, size, "Up %s%s", d, c->state.status == CONTAINER_PAUSED ? " (Paused)" : "");
+        break;
+    case CONTAINER_RESTARTING:
+        human_duration(now - c->state.finished_ns, d, sizeof(d));
+        snprintf(out, size, "Restarting (%d) %s ago", c->state.exit_code, d);
+        break;
+    case CONTAINER_REMOVING:
+        snprintf(out, size, "Removal In Progress");
+        break;
+    case CONTAINER_EXITED:
+        human_duration(now - c->state.finished_ns, d, sizeof(d));
+        snprintf(out, size, "Exited (%d) %s ago", c->state.exit_code, d);
+        break;
+    case CONTAINER_DEAD:
+        snprintf(out, size, "Dead");
+        break;
+    }
+}
+
+static json_t *
+encode_state(const struct container *c)
+{
+    const struct container_state *s = &c->state;
+    return json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:o, s:o}", "Status",
+                     container_status_name(s->status), "Running", container_is_running(c), "Paused",
+                     s->status == CONTAINER_PAUSED, "Restarting", s->status == CONTAINER_RESTARTING,
+                     "OOMKilled", 0, "Dead", s->status == CONTAINER_DEAD, "Pid", s->pid, "ExitCode",
+                     s->exit_code, "Error", s->error ? s->error : "", "StartedAt",
+                     jsonx_time(s->started_ns), "FinishedAt", jsonx_time(s->finished_ns));
+}
+
+static json_t *
+encode_config(const struct container *c)
+{
+    const struct container_spec *s = &c->spec;
+    const struct container_doc *doc = c->api_doc;
+    /* Members the engine does not model come back as the client sent them. */
+    json_t *cfg = doc && doc->config ? json_deep_copy(doc->config) : json_object();
+    json_object_set_new(cfg, "Hostname", json_string(s->hostname ? s->hostname : ""));
+    json_object_set_new(cfg, "Domainname", json_string(s->domainname ? s->domainname : ""));
+    json_object_set_new(cfg, "User", json_string(s->user ? s->user : ""));
+    json_object_set_new(cfg, "AttachStdin", json_boolean(s->attach_stdin));
+    json_object_set_new(cfg, "AttachStdout", json_boolean(s->attach_stdout));
+    json_object_set_new(cfg, "AttachStderr", json_boolean(s->attach_stderr));
+    json_object_set_new(cfg, "Tty", json_boolean(s->tty));
+    json_object_set_new(cfg, "OpenStdin", json_boolean(s->open_stdin));
+    json_object_set_new(cfg, "StdinOnce", json_boolean(s->stdin_once));
+    json_object_set_new(cfg, "Env", jsonx_from_strv_empty(s->env));
+    json_object_set_new(cfg, "Cmd", jsonx_from_strv(s->cmd));
+    json_object_set_new(cfg, "Image", json_string(s->image));
+    json_object_set_new(cfg, "WorkingDir", json_string(s->working_dir ? s->working_dir : ""));
+    json_object_set_new(cfg, "Entrypoint", jsonx_from_strv(s->entrypoint));
+    json_object_set_new(cfg, "Labels", jsonx_from_labels(&s->labels));
+    if (json_object_get(cfg, "Volumes") == NULL)
+        json_object_set_new(cfg, "Volumes", json_null());
+    if (json_object_get(cfg, "OnBuild") == NULL)
+        json_object_set_new(cfg, "OnBuild", json_null());
+    if (s->stop_signal != NULL)
+        json_object_set_new(cfg, "StopSignal", json_string(s->stop_signal));
+    return cfg;
+}
+
+static json_t *
+encode_network_settings(void)
+{
+    /* Networks arrive with the network endpoints; until then no container is attached. */
+    return json_pack("{s:s, s:s, s:b, s:s, s:i, s:{}, s:s, s:n, s:n, s:s, s:s, s:s, s:i, s:s,"
+                     " s:i, s:s, s:s, s:{}}",
+                     "Bridge", "", "SandboxID", "", "HairpinMode", 0, "LinkLocalIPv6Address", "",
+                     "LinkLocalIPv6PrefixLen", 0, "Ports", "SandboxKey", "", "SecondaryIPAddresses",
+                     "SecondaryIPv6Addresses", "EndpointID", "", "Gateway", "", "GlobalIPv6Address",
+                     "", "GlobalIPv6PrefixLen", 0, "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway",
+                     "", "MacAddress", "", "Networks");
+}
+
+/* Inspect shape of the spec's ContainerInspectResponse. Lock held. */
+static json_t *
+encode_inspect(struct api *api, const struct container *c)
+{
+    const struct container_doc *doc = c->api_doc;
+    json_t *o = json_object();
+    json_object_set_new(o, "Id", json_string(c->id));
+    json_object_set_new(o, "Created", jsonx_time(c->created_ns));
+    json_object_set_new(o, "Path", json_string(c->path));
+    json_object_set_new(o, "Args", jsonx_from_strv_empty(c->args));
+    json_object_set_new(o, "State", encode_state(c));
+    json_object_set_new(o, "Image", json_string(c->image_id));
+    json_object_set_new(o, "ResolvConfPath", json_string(""));
+    json_object_set_new(o, "HostnamePath", json_string(""));
+    json_object_set_new(o, "HostsPath", json_string(""));
+    json_object_set_new(o, "LogPath", json_string(""));
+    json_object_set_new(o, "Name", json_string(c->name));
+    json_object_set_new(o, "RestartCount", json_integer(c->state.restart_count));
+    json_object_set_new(o, "Driver", json_string(api->backend->storage_driver));
+    json_object_set_new(o, "Platform", json_string("linux"));
+    json_object_set_new(o, "MountLabel", json_string(""));
+    json_object_set_new(o, "ProcessLabel", json_string(""));
+    json_object_set_new(o, "AppArmorProfile", json_string(""));
+    json_object_set_new(o, "ExecIDs", json_null());
+    json_object_set_new(o, "HostConfig",
+                        doc && doc->host_config ? json_deep_copy(doc->host_config) : json_object());
+    json_object_set_new(o, "GraphDriver",
+                        json_pack("{s:{}, s:s}", "Data", "Name", api->backend->storage_driver));
+    json_object_set_new(o, "Mounts", json_array());
+    json_object_set_new(o, "Config", encode_config(c));
+    json_object_set_new(o, "NetworkSettings", encode_network_settings());
+    return o;
+}
+
+struct http_response *
+api_container_inspect(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    pthread_mutex_lock(&api->eng->lock);
+    struct container *c = store_find_container(&api->eng->store, http_param(req, "id"), &err);
+    json_t *o = c ? encode_inspect(api, c) : NULL;
+    pthread_mutex_unlock(&api->eng->lock);
+    return o ? http_response_json(200, o) : api_error_response(&err);
+}
+
+static const char *const list_filter_keys[] = {"ancestor", "before", "exited", "id",     "label",
+                                               "name",     "since",  "status", "health", NULL};
+
+static bool
+image_matches(struct api *api, const struct container *c, const struct filters *f)
+{
+    const struct filter_key *k = filters_find(f, "ancestor");
+    if (k == NULL)
+        return true;
+    for (size_t i = 0; i < k->n_values; i++) {
+        struct image *img = store_find_image(&api->eng->store, k->values[i], NULL);
+        if (img != NULL && strcmp(img->id, c->image_id) == 0)
+            return true;
+        if (c->spec.image && strcmp(c->spec.image, k->values[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool
+name_matches(const struct container *c, const struct filters *f)
+{
+    const struct filter_key *k = filters_find(f, "name");
+    if (k == NULL)
+        return true;
+    for (size_t i = 0; i < k->n_values; i++)
+        if (strstr(c->name, k->values[i]) != NULL)
+            return true;
+    return false;
+}
+
+static bool
+exited_matches(const struct container *c, const struct filters *f)
+{
+    const struct filter_key *k = filters_find(f, "exited");
+    if (k == NULL)
+        return true;
+    if (c->state.status != CONTAINER_EXITED)
+        return false;
+    for (size_t i = 0; i < k->n_values; i++)
+        if (atoi(k->values[i]) == c->state.exit_code)
+            return true;
+    return false;
+}
+
+static json_t *
+encode_list_item(const struct container *c)
+{
+    char status[96];
+    status_text(c, status, sizeof(status));
+    char **cmd = strv_append(NULL, c->path);
+    for (size_t i = 0; c->args[i] != NULL; i++)
+        cmd = strv_append(cmd, c->args[i]);
+    size_t len = 0;
+    for (size_t i = 0; cmd[i] != NULL; i++)
+        len += strlen(cmd[i]) + 1;
+    char *command = xcalloc(1, len + 1);
+    for (size_t i = 0; cmd[i] != NULL; i++) {
+        if (i > 0)
+            strcat(command, " ");
+        strcat(command, cmd[i]);
+    }
+    strv_free(cmd);
+    json_t *o =
+        json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:o, s:s, s:s, s:{s:s}, s:{s:{}}, s:[]}",
+                  "Id", c->id, "Names", c->name, "Image", c->spec.image, "ImageID", c->image_id,
+                  "Command", command, "Created", (json_int_t)(c->created_ns / 1000000000), "Ports",
+                  "Labels", jsonx_from_labels(&c->spec.labels), "State",
+                  container_status_name(c->state.status), "Status", status, "HostConfig",
+                  "NetworkMode", c->spec.network_mode ? c->spec.network_mode : "default",
+                  "NetworkSettings", "Networks", "Mounts");
+    free(command);
+    return o;
+}
+
+struct http_response *
+api_container_list(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    bool all = false;
+    int64_t limit = -1;
+    if (http_query_bool(req, "all", false, &all, &err) < 0 ||
+        http_query_int(req, "limit", -1, -1, INT32_MAX, &limit, &err) < 0)
+        return api_error_response(&err);
+    struct filters *f = filters_json_parse(http_query(req, "filters"), &err);
+    if (f == NULL)
+        return api_error_response(&err);
+    if (filters_check_keys(f, list_filter_keys, &err) < 0) {
+        filters_free(f);
+        return api_error_response(&err);
+    }
+    static const char *const statuses[] = {"created", "restarting", "running", "removing",
+                                           "paused",  "exited",     "dead"};
+    const struct filter_key *sk = filters_find(f, "status");
+    for (size_t i = 0; sk != NULL && i < sk->n_values; i++) {
+        bool ok = false;
+        for (size_t j = 0; j < 7 && !ok; j++)
+            ok = strcmp(statuses[j], sk->values[i]) == 0;
+        if (!ok) {
+            err_make(&err, ERR_INVALID, 0, "invalid filter 'status=%s'", sk->values[i]);
+            filters_free(f);
+            return api_error_response(&err);
+        }
+    }
+    if (sk != NULL || filters_has(f, "exited"))
+        all = true;
+    json_t *out = json_array();
+    pthread_mutex_lock(&api->eng->lock);
+    int64_t before_ns = INT64_MAX, since_ns = -1;
+    const char *refs[2] = {"before", "since"};
+    for (int i = 0; i < 2; i++) {
+        const struct filter_key *k = filters_find(f, refs[i]);
+        if (k == NULL)
+            continue;
+        struct container *r = store_find_container(&api->eng->store, k->values[0], &err);
+        if (r == NULL)
+            break;
+        if (i == 0)
+            before_ns = r->created_ns;
+        else
+            since_ns = r->created_ns;
+    }
+    size_t n = 0;
+    struct container **list = err ? NULL : store_list_containers(&api->eng->store, &n);
+    for (size_t i = 0; i < n && (limit <= 0 || json_array_size(out) < (size_t)limit); i++) {
+        const struct container *c = list[i];
+        if (!all && limit <= 0 && !container_is_running(c))
+            continue;
+        if (c->created_ns >= before_ns || c->created_ns <= since_ns ||
+            !filters_fuzzy_match(f, "id", c->id) || !name_matches(c, f) ||
+            !filters_exact_match(f, "status", container_status_name(c->state.status)) ||
+            !exited_matches(c, f) || !image_matches(api, c, f) ||
+            !filters_match_labels(f, "label", (const char *const *)c->spec.labels.keys,
+                                  (const char *const *)c->spec.labels.values, c->spec.labels.n))
+            continue;
+        json_array_append_new(out, encode_list_item(c));
+    }
+    pthread_mutex_unlock(&api->eng->lock);
+    free(list);
+    filters_free(f);
+    if (err != NULL) {
+        json_decref(out);
+        return api_error_response(&err);
+    }
+    return http_response_json(200, out);
+}
+
+static struct http_response *
+no_content_or_error(int rc, struct err **err)
+{
+    return rc == 0 ? http_response_data(204, NULL, NULL, 0) : api_error_response(err);
+}
+
+struct http_response *
+api_container_start(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    return no_content_or_error(engine_container_start(api->eng, http_param(req, "id"), &err), &err);
+}
+
+/* `t` (or `timeout`, older clients): seconds; absent means the container's default. */
+static int
+query_timeout(struct http_request *req, int *out, struct err **err)
+{
+    int64_t t;
+    const char *name = http_query(req, "t") ? "t" : "timeout";
+    if (http_query_int(req, name, -1, -1, INT32_MAX, &t, err) < 0)
+        return -1;
+    *out = (int)t;
+    return 0;
+}
+
+struct http_response *
+api_container_stop(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    int t;
+    if (query_timeout(req, &t, &err) < 0)
+        return api_error_response(&err);
+    return no_content_or_error(engine_container_stop(api->eng, http_param(req, "id"), t, &err),
+                               &err);
+}
+
+struct http_response *
+api_container_restart(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    int t;
+    if (query_timeout(req, &t, &err) < 0)
+        return api_error_response(&err);
+    return no_content_or_error(engine_container_restart(api->eng, http_param(req, "id"), t, &err),
+                               &err);
+}
+
+/* Signal names as Docker accepts them: "SIGKILL", "KILL", "kill", "9". */
+static int
+parse_signal(const char *s, int *out)
+{
+    static const struct {
+        const char *name;
+        int num;
+    } sigs[] = {
+        {"HUP", SIGHUP},   {"INT", SIGINT},       {"QUIT", SIGQUIT}, {"ILL", SIGILL},
+        {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},     {"BUS", SIGBUS},   {"FPE", SIGFPE},
+        {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
+        {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM}, {"STKFLT", SIGSTKFLT},
+        {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
+        {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},
+        {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH},
+        {"IO", SIGIO},     {"PWR", SIGPWR},       {"SYS", SIGSYS},
+    };
+    if (s == NULL || *s == '\0') {
+        *out = SIGKILL;
+        return 0;
+    }
+    char *end;
+    long n = strtol(s, &end, 10);
+    if (*end == '\0') {
+        if (n <= 0 || n > 64)
+            return -1;
+        *out = (int)n;
+        return 0;
+    }
+    const char *name = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        if (strcasecmp(name, sigs[i].name) == 0) {
+            *out = sigs[i].num;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+struct http_response *
+api_container_kill(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    int sig;
+    if (parse_signal(http_query(req, "signal"), &sig) < 0) {
+        err_make(&err, ERR_INVALID, 0, "Invalid signal: %.32s", http_query(req, "signal"));
+        return api_error_response(&err);
+    }
+    return no_content_or_error(engine_container_kill(api->eng, http_param(req, "id"), sig, &err),
+                               &err);
+}
+
+struct http_response *
+api_container_remove(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    bool force = false, volumes = false, link = false;
+    if (http_query_bool(req, "force", false, &force, &err) < 0 ||
+        http_query_bool(req, "v", false, &volumes, &err) < 0 ||
+        http_query_bool(req, "link", false, &link, &err) < 0)
+        return api_error_response(&err);
+    if (link) {
+        err_make(&err, ERR_INVALID, 0,
+                 "Conflict, cannot remove the default link name of the container");
+        return api_error_response(&err);
+    }
+    /* `v` removes anonymous volumes; no container has volumes until the volume endpoints land,
+     * so there is nothing for it to remove yet. */
+    return no_content_or_error(
+        engine_container_remove(api->eng, http_param(req, "id"), force, &err), &err);
+}
+
+struct http_response *
+api_container_pause(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    return no_content_or_error(engine_container_pause(api->eng, http_param(req, "id"), &err), &err);
+}
+
+struct http_response *
+api_container_unpause(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    return no_content_or_error(engine_container_unpause(api->eng, http_param(req, "id"), &err),
+                               &err);
+}
+
+struct http_response *
+api_container_rename(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    const char *name = http_query(req, "name");
+    if (name == NULL || *name == '\0') {
+        err_make(&err, ERR_INVALID, 0, "Neither old nor new names may be empty");
+        return api_error_response(&err);
+    }
+    return no_content_or_error(engine_container_rename(api->eng, http_param(req, "id"), name, &err),
+                               &err);
+}

@@ -1,0 +1,297 @@
+/* Image endpoints: pull (synthetic), inspect, list, tag, remove. */
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/filters_json.h"
+#include "api/jsonx.h"
+#include "backend/backend.h"
+#include "base/strv.h"
+#include "base/xalloc.h"
+#include "engine/engine.h"
+#include "image/reference.h"
+
+/* The familiar forms of an image's tags ("busybox:latest"). */
+static json_t *
+repo_tags(const struct image *img)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; img->tags[i] != NULL; i++) {
+        struct reference r;
+        if (reference_parse(img->tags[i], &r, NULL) < 0)
+            continue;
+        char *f = reference_familiar(&r);
+        json_array_append_new(a, json_string(f));
+        free(f);
+        reference_fini(&r);
+    }
+    return a;
+}
+
+static json_t *
+image_config_json(const struct image *img)
+{
+    const struct image_config *c = &img->config;
+    json_t *exposed = json_object();
+    for (size_t i = 0; c->exposed_ports != NULL && c->exposed_ports[i] != NULL; i++)
+        json_object_set_new(exposed, c->exposed_ports[i], json_object());
+    return json_pack(
+        "{s:s, s:s, s:s, s:b, s:b, s:b, s:o, s:b, s:b, s:b, s:o, s:o, s:s, s:n, s:s,"
+        " s:o, s:n, s:o}",
+        "Hostname", "", "Domainname", "", "User", c->user ? c->user : "", "AttachStdin", 0,
+        "AttachStdout", 0, "AttachStderr", 0, "ExposedPorts", exposed, "Tty", 0, "OpenStdin", 0,
+        "StdinOnce", 0, "Env", jsonx_from_strv(c->env), "Cmd", jsonx_from_strv(c->cmd), "Image", "",
+        "Volumes", "WorkingDir", c->working_dir ? c->working_dir : "", "Entrypoint",
+        jsonx_from_strv(c->entrypoint), "OnBuild", "Labels", jsonx_from_labels(&c->labels));
+}
+
+struct http_response *
+api_image_inspect(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    struct image *img = engine_image_get(api->eng, http_param(req, "name"), &err);
+    if (img == NULL)
+        return api_error_response(&err);
+    json_t *o = json_object();
+    json_object_set_new(o, "Id", json_string(img->id));
+    json_object_set_new(o, "RepoTags", repo_tags(img));
+    json_object_set_new(o, "RepoDigests", json_array());
+    json_object_set_new(o, "Parent", json_string(""));
+    json_object_set_new(o, "Comment", json_string(""));
+    json_object_set_new(o, "Created", jsonx_time(img->created_ns));
+    json_object_set_new(o, "Container", json_string(""));
+    json_object_set_new(o, "DockerVersion", json_string(""));
+    json_object_set_new(o, "Author", json_string(""));
+    json_object_set_new(o, "Config", image_config_json(img));
+    json_object_set_new(o, "Architecture", json_string(img->arch ? img->arch : ""));
+    json_object_set_new(o, "Os", json_string(img->os));
+    json_object_set_new(o, "Size", json_integer(img->size));
+    json_object_set_new(o, "VirtualSize", json_integer(img->size));
+    json_object_set_new(o, "GraphDriver",
+                        json_pack("{s:{}, s:s}", "Data", "Name", api->backend->storage_driver));
+    json_object_set_new(o, "RootFS", json_pack("{s:s, s:[]}", "Type", "layers", "Layers"));
+    json_object_set_new(o, "Metadata", json_pack("{s:s}", "LastTagTime", "0001-01-01T00:00:00Z"));
+    image_unref(img);
+    return http_response_json(200, o);
+}
+
+static const char *const image_filter_keys[] = {"dangling", "label", "reference",
+                                                "before",   "since", NULL};
+
+static bool
+reference_matches(const struct image *img, const struct filters *f)
+{
+    const struct filter_key *k = filters_find(f, "reference");
+    if (k == NULL)
+        return true;
+    for (size_t i = 0; img->tags[i] != NULL; i++) {
+        struct reference r;
+        if (reference_parse(img->tags[i], &r, NULL) < 0)
+            continue;
+        char *fam = reference_familiar(&r);
+        char *repo = reference_repo_familiar(&r);
+        bool ok = false;
+        for (size_t j = 0; j < k->n_values && !ok; j++)
+            ok = fnmatch(k->values[j], fam, 0) == 0 || fnmatch(k->values[j], repo, 0) == 0;
+        free(fam);
+        free(repo);
+        reference_fini(&r);
+        if (ok)
+            return true;
+    }
+    return false;
+}
+
+struct http_response *
+api_image_list(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    bool all = false;
+    if (http_query_bool(req, "all", false, &all, &err) < 0)
+        return api_error_response(&err);
+    struct filters *f = filters_json_parse(http_query(req, "filters"), &err);
+    if (f == NULL)
+        return api_error_response(&err);
+    if (filters_check_keys(f, image_filter_keys, &err) < 0) {
+        filters_free(f);
+        return api_error_response(&err);
+    }
+    json_t *out = json_array();
+    pthread_mutex_lock(&api->eng->lock);
+    size_t n;
+    struct image **list = store_list_images(&api->eng->store, &n);
+    for (size_t i = 0; i < n; i++) {
+        const struct image *img = list[i];
+        bool dangling = img->tags[0] == NULL;
+        const struct filter_key *dk = filters_find(f, "dangling");
+        if (dk != NULL && dk->n_values > 0 &&
+            (strcmp(dk->values[0], "true") == 0 || strcmp(dk->values[0], "1") == 0) != dangling)
+            continue;
+        if (!reference_matches(img, f) ||
+            !filters_match_labels(f, "label", (const char *const *)img->config.labels.keys,
+                                  (const char *const *)img->config.labels.values,
+                                  img->config.labels.n))
+            continue;
+        json_t *tags = repo_tags(img);
+        json_array_append_new(
+            out, json_pack("{s:s, s:s, s:o, s:[], s:I, s:I, s:I, s:o, s:i}", "Id", img->id,
+                           "ParentId", "", "RepoTags", tags, "RepoDigests", "Created",
+                           (json_int_t)(img->created_ns / 1000000000), "Size",
+                           (json_int_t)img->size, "SharedSize", (json_int_t)-1, "Labels",
+                           jsonx_from_labels(&img->config.labels), "Containers",
+                           (int)store_image_users(&api->eng->store, img)));
+    }
+    pthread_mutex_unlock(&api->eng->lock);
+    free(list);
+    filters_free(f);
+    return http_response_json(200, out);
+}
+
+/* One JSON progress line of the pull stream. */
+struct pull_stream {
+    char *text;
+    size_t len, off;
+};
+
+static ssize_t
+pull_produce(struct http_stream *s, void *ctx, char *buf, size_t max)
+{
+    (void)s;
+    struct pull_stream *p = ctx;
+    if (p->off == p->len)
+        return HTTP_STREAM_END;
+    size_t n = p->len - p->off < max ? p->len - p->off : max;
+    memcpy(buf, p->text + p->off, n);
+    p->off += n;
+    return (ssize_t)n;
+}
+
+static void
+pull_free(void *ctx)
+{
+    struct pull_stream *p = ctx;
+    free(p->text);
+    free(p);
+}
+
+static void
+append_line(struct pull_stream *p, json_t *obj)
+{
+    char *line = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    size_t n = strlen(line);
+    p->text = xrealloc(p->text, p->len + n + 2);
+    memcpy(p->text + p->len, line, n);
+    p->text[p->len + n] = '\n';
+    p->len += n + 1;
+    free(line);
+}
+
+struct http_response *
+api_image_create(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    const char *from = http_query(req, "fromImage");
+    const char *tag = http_query(req, "tag");
+    if (from == NULL || *from == '\0') {
+        /* fromSrc (import) comes with the image store. */
+        err_make(&err, ERR_INVALID, 0,
+                 "fromImage is required (import with fromSrc is not supported yet)");
+        return api_error_response(&err);
+    }
+    cleanup_free char *ref = tag && *tag && !strchr(from, '@')
+                                 ? xasprintf("%s%s%s", from, tag[0] == '@' ? "" : ":", tag)
+                                 : xstrdup(from);
+    struct reference r;
+    if (reference_parse(ref, &r, &err) < 0)
+        return api_error_response(&err);
+    cleanup_free char *familiar = reference_familiar(&r);
+    cleanup_free char *repo = reference_repo_familiar(&r);
+    cleanup_free char *tagname = xstrdup(r.tag ? r.tag : r.digest);
+    reference_fini(&r);
+    bool created;
+    if (engine_image_pull_synthetic(api->eng, ref, &created, &err) < 0)
+        return api_error_response(&err);
+    struct image *img = engine_image_get(api->eng, ref, &err);
+    if (img == NULL)
+        return api_error_response(&err);
+    struct pull_stream *p = xcalloc(1, sizeof(*p));
+    append_line(
+        p, json_pack("{s:s, s:s}", "status", "Pulling from synthetic registry", "id", tagname));
+    append_line(
+        p, json_pack("{s:s}", "status",
+                     created ? "Synthetic image created (no layers)" : "Image exists locally"));
+    cleanup_free char *done = xasprintf(
+        "Status: %s for %s", created ? "Downloaded newer image" : "Image is up to date", familiar);
+    append_line(p, json_pack("{s:s}", "status", done));
+    (void)repo;
+    image_unref(img);
+    return http_response_stream(200, "application/json", pull_produce, p, pull_free);
+}
+
+struct http_response *
+api_image_tag(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    const char *repo = http_query(req, "repo");
+    const char *tag = http_query(req, "tag");
+    if (repo == NULL || *repo == '\0') {
+        err_make(&err, ERR_INVALID, 0, "repository name must have at least one component");
+        return api_error_response(&err);
+    }
+    cleanup_free char *target = tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
+    if (engine_image_tag(api->eng, http_param(req, "name"), target, &err) < 0)
+        return api_error_response(&err);
+    return http_response_data(201, NULL, NULL, 0);
+}
+
+struct http_response *
+api_image_remove(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    bool force = false, noprune = false;
+    if (http_query_bool(req, "force", false, &force, &err) < 0 ||
+        http_query_bool(req, "noprune", false, &noprune, &err) < 0)
+        return api_error_response(&err);
+    struct image_removal *rm;
+    size_t n;
+    if (engine_image_remove(api->eng, http_param(req, "name"), force, &rm, &n, &err) < 0)
+        return api_error_response(&err);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if (rm[i].untagged)
+            json_array_append_new(out, json_pack("{s:s}", "Untagged", rm[i].untagged));
+        if (rm[i].deleted)
+            json_array_append_new(out, json_pack("{s:s}", "Deleted", rm[i].deleted));
+    }
+    image_removals_free(rm, n);
+    return http_response_json(200, out);
+}
+
+struct http_response *
+api_image_load(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    bool quiet = false;
+    if (http_query_bool(req, "quiet", false, &quiet, &err) < 0)
+        return api_error_response(&err);
+    char **loaded;
+    if (engine_image_load(api->eng, req->body.data ? req->body.data : "", req->body.len, &loaded,
+                          &err) < 0)
+        return api_error_response(&err);
+    struct pull_stream *p = xcalloc(1, sizeof(*p));
+    for (size_t i = 0; loaded[i] != NULL; i++) {
+        char *line = xasprintf("%s\n", loaded[i]);
+        append_line(p, json_pack("{s:s}", "stream", line));
+        free(line);
+    }
+    strv_free(loaded);
+    return http_response_stream(200, "application/json", pull_produce, p, pull_free);
+}

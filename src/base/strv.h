@@ -1,0 +1,26 @@
+/*
+ * strv: NULL-terminated arrays of owned strings (argv, env, lists).
+ */
+#ifndef SOCKERLESS_BASE_STRV_H
+#define SOCKERLESS_BASE_STRV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+size_t strv_len(char *const *v);
+/* A deep copy; NULL stays NULL. */
+char **strv_dup(char *const *v);
+void strv_free(char **v);
+/* Appends a copy of s (v may be NULL). Returns the new array. */
+char **strv_append(char **v, const char *s);
+bool strv_contains(char *const *v, const char *s);
+/*
+ * Merges KEY=VALUE lists the way Docker merges image and container Env: every entry of base,
+ * with the value from over where over has the same key, then the keys only over has, in order.
+ * Returns a new array.
+ */
+char **strv_env_merge(char *const *base, char *const *over);
+/* The value of key in a KEY=VALUE list, borrowed, or NULL. */
+const char *strv_env_get(char *const *env, const char *key);
+
+#endif

@@ -1,0 +1,12 @@
+#include "driver/driver.h"
+
+#include <stddef.h>
+
+const struct driver *
+driver_chain_pick(const struct driver *const *chain, struct engine *eng, const struct container *c)
+{
+    for (size_t i = 0; chain[i] != NULL; i++)
+        if (chain[i]->owns(chain[i], eng, c))
+            return chain[i];
+    return NULL;
+}

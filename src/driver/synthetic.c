@@ -1,0 +1,143 @@
+/*
+ * The synthetic driver: no process runs. Its behaviour is the seed's, documented in
+ * docs/drivers.md: start writes the command line to the container's stdout and the container
+ * exits with code 0 after 50 ms (200 ms with OpenStdin); stop ends it with code 0; kill ends it
+ * with 137 for SIGKILL and 0 for any other signal; pause and unpause only change the state;
+ * exec writes its command line to stdout and exits 0, also in a container that has exited.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/xalloc.h"
+#include "driver/driver.h"
+#include "engine/container.h"
+#include "engine/engine.h"
+
+enum { AUTO_EXIT_MS = 50, AUTO_EXIT_STDIN_MS = 200 };
+
+struct synth_exit {
+    struct engine *eng;
+    struct container *c;
+    uint64_t run;
+};
+
+static bool
+synth_owns(const struct driver *d, struct engine *eng, const struct container *c)
+{
+    (void)d;
+    (void)eng;
+    (void)c;
+    return true; /* the last link: it can answer for any container */
+}
+
+static void
+synth_exit_fire(void *arg)
+{
+    struct synth_exit *x = arg;
+    engine_container_exited(x->eng, x->c, x->run, 0);
+}
+
+static void
+synth_exit_free(void *arg)
+{
+    struct synth_exit *x = arg;
+    container_unref(x->c);
+    free(x);
+}
+
+static void
+append_word(struct buf *b, const char *w)
+{
+    if (b->len > 0)
+        buf_append(b, " ", 1, NULL);
+    buf_append(b, w, strlen(w), NULL);
+}
+
+static int
+synth_start(struct engine *eng, struct container *c, struct err **err)
+{
+    (void)err;
+    struct buf line;
+    buf_init(&line, 64 * 1024);
+    append_word(&line, c->path ? c->path : "");
+    for (size_t i = 0; c->args != NULL && c->args[i] != NULL; i++)
+        append_word(&line, c->args[i]);
+    buf_append(&line, "\n", 1, NULL);
+    logbuf_append(c->logs, 1, line.data, line.len);
+    buf_fini(&line);
+    struct synth_exit *x = xcalloc(1, sizeof(*x));
+    x->eng = eng;
+    x->c = c;
+    container_ref(c);
+    x->run = engine_container_run(eng, c);
+    timers_after(eng->timers, c->spec.open_stdin ? AUTO_EXIT_STDIN_MS : AUTO_EXIT_MS,
+                 synth_exit_fire, x, synth_exit_free);
+    return 0;
+}
+
+static int
+synth_stop(struct engine *eng, struct container *c, int signal, int timeout_s, struct err **err)
+{
+    (void)signal;
+    (void)timeout_s;
+    (void)err;
+    engine_container_exited(eng, c, engine_container_run(eng, c), 0);
+    return 0;
+}
+
+static int
+synth_kill(struct engine *eng, struct container *c, int signal, struct err **err)
+{
+    (void)err;
+    engine_container_exited(eng, c, engine_container_run(eng, c), signal == SIGKILL ? 137 : 0);
+    return 0;
+}
+
+static int
+synth_pause(struct engine *eng, struct container *c, struct err **err)
+{
+    (void)eng;
+    (void)c;
+    (void)err;
+    return 0;
+}
+
+/* Exec echoes its command line on stdout and exits 0. */
+static int
+synth_exec(struct engine *eng, struct container *c, struct exec *e, const struct exec_io *io,
+           struct err **err)
+{
+    (void)eng;
+    (void)c;
+    (void)err;
+    struct buf line;
+    buf_init(&line, 64 * 1024);
+    for (size_t i = 0; e->cmd[i] != NULL; i++)
+        append_word(&line, e->cmd[i]);
+    buf_append(&line, "\n", 1, NULL);
+    io->write(io->ctx, 1, line.data, line.len);
+    buf_fini(&line);
+    return 0;
+}
+
+static void
+synth_cleanup(struct engine *eng, struct container *c)
+{
+    (void)eng;
+    (void)c;
+}
+
+const struct driver driver_synthetic = {
+    .name = "synthetic",
+    .owns = synth_owns,
+    .start = synth_start,
+    .stop = synth_stop,
+    .kill = synth_kill,
+    .pause = synth_pause,
+    .unpause = synth_pause,
+    .exec = synth_exec,
+    .exec_when_stopped = true, /* the seed lets synthetic containers exec after their exit */
+    .cleanup = synth_cleanup,
+};

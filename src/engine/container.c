@@ -1,0 +1,82 @@
+#include "engine/container.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/strv.h"
+#include "base/xalloc.h"
+
+struct container *
+container_new(void)
+{
+    struct container *c = xcalloc(1, sizeof(*c));
+    c->refs = 1;
+    c->spec.stop_timeout = -1;
+    c->logs = logbuf_new(16 * 1024 * 1024);
+    logbuf_close(c->logs); /* nothing will be written before the first start */
+    return c;
+}
+
+void
+container_ref(struct container *c)
+{
+    __atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+}
+
+void
+container_spec_fini(struct container_spec *s)
+{
+    free(s->image);
+    free(s->hostname);
+    free(s->domainname);
+    free(s->user);
+    free(s->working_dir);
+    free(s->stop_signal);
+    strv_free(s->env);
+    strv_free(s->cmd);
+    strv_free(s->entrypoint);
+    labels_fini(&s->labels);
+    free(s->restart_policy);
+    free(s->network_mode);
+    memset(s, 0, sizeof(*s));
+}
+
+void
+container_unref(struct container *c)
+{
+    if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    if (c->api_doc_free != NULL)
+        c->api_doc_free(c->api_doc);
+    free(c->name);
+    free(c->image_id);
+    free(c->path);
+    strv_free(c->args);
+    container_spec_fini(&c->spec);
+    free(c->state.error);
+    logbuf_free(c->logs);
+    free(c);
+}
+
+const char *
+container_status_name(enum container_status s)
+{
+    static const char *const names[] = {"created",  "running", "paused", "restarting",
+                                        "removing", "exited",  "dead"};
+    return names[s];
+}
+
+bool
+container_is_running(const struct container *c)
+{
+    return c->state.status == CONTAINER_RUNNING || c->state.status == CONTAINER_PAUSED ||
+           c->state.status == CONTAINER_RESTARTING;
+}
+
+const char *
+container_short_id(const struct container *c, char out[SHORT_ID_LEN + 1])
+{
+    memcpy(out, c->id, SHORT_ID_LEN);
+    out[SHORT_ID_LEN] = '\0';
+    return out;
+}

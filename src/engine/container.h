@@ -1,0 +1,93 @@
+/*
+ * container: the engine's container object and its state machine.
+ *
+ * The engine owns every container (struct store); handlers and drivers borrow one under the
+ * engine lock, or take a reference (container_ref) to use it after the lock is dropped: a
+ * container removed while a stream still uses it is unlinked at once and freed with its last
+ * reference. Fields are C names; api/ maps them to Docker's JSON.
+ */
+#ifndef SOCKERLESS_ENGINE_CONTAINER_H
+#define SOCKERLESS_ENGINE_CONTAINER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/labels.h"
+#include "engine/ids.h"
+#include "engine/logbuf.h"
+
+enum container_status {
+    CONTAINER_CREATED,
+    CONTAINER_RUNNING,
+    CONTAINER_PAUSED,
+    CONTAINER_RESTARTING,
+    CONTAINER_REMOVING,
+    CONTAINER_EXITED,
+    CONTAINER_DEAD,
+};
+
+/* What the client asked for at create time, merged with the image's config. */
+struct container_spec {
+    char *image; /* as the client wrote it (Config.Image) */
+    char *hostname, *domainname, *user, *working_dir, *stop_signal;
+    char **env;        /* image env merged by key under the request's */
+    char **cmd;        /* NULL: none */
+    char **entrypoint; /* NULL: none */
+    bool tty, open_stdin, stdin_once, attach_stdin, attach_stdout, attach_stderr;
+    int stop_timeout; /* seconds, -1: the default (10) */
+    struct labels labels;
+    /* Host side */
+    char *restart_policy; /* "no", "always", "unless-stopped", "on-failure" */
+    int restart_max_retries;
+    bool auto_remove;
+    char *network_mode;
+};
+
+struct container_state {
+    enum container_status status;
+    int pid;
+    int exit_code;
+    char *error;
+    int64_t started_ns, finished_ns; /* 0: never */
+    int restart_count;
+    uint64_t exits;       /* how many times it exited: wait's next-exit */
+    bool stopped_by_user; /* an explicit stop or kill: no restart policy afterwards */
+};
+
+struct driver;
+
+struct container {
+    int refs;
+    char id[ID_LEN + 1];
+    char *name; /* with the leading '/' */
+    int64_t created_ns;
+    char *image_id; /* sha256:... */
+    char *path;     /* the command's executable: entrypoint[0] or cmd[0] */
+    char **args;    /* the rest of entrypoint + cmd */
+    struct container_spec spec;
+    struct container_state state;
+    struct logbuf *logs;
+    const struct driver *driver; /* set at create by the chain */
+    void *driver_data;
+    uint64_t generation; /* bumped on every state change, under the engine lock */
+    bool removed;        /* unlinked from the store */
+    /* The api layer's decoded request, echoed by inspect; opaque to the engine. */
+    void *api_doc;
+    void (*api_doc_free)(void *);
+};
+
+struct container *container_new(void);
+void container_ref(struct container *c);
+void container_unref(struct container *c);
+void container_spec_fini(struct container_spec *s);
+
+/* Docker's status word: "created", "running", "paused", "restarting", "removing", "exited",
+ * "dead". */
+const char *container_status_name(enum container_status s);
+/* True while a process exists: running, paused or restarting. */
+bool container_is_running(const struct container *c);
+/* The short ID (first 12 characters), borrowed. */
+const char *container_short_id(const struct container *c, char out[SHORT_ID_LEN + 1]);
+
+#endif

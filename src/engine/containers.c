@@ -1,0 +1,532 @@
+/* Container operations: the state machine, events and restart policy, with every action on a
+ * process delegated to the container's driver. The lock is held only for short updates, never
+ * across a driver call. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/strv.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "driver/driver.h"
+#include "engine/engine.h"
+
+enum { DEFAULT_STOP_TIMEOUT_S = 10, RESTART_DELAY_MS = 100 };
+
+/* Publishes a container event with Docker's attributes: name, image, the labels, and extra
+ * key/value pairs (NULL-ended). */
+static void
+emit(struct engine *eng, const struct container *c, const char *action, ...)
+{
+    struct event *ev = event_new("container", action, c->id);
+    for (size_t i = 0; i < c->spec.labels.n; i++)
+        event_add_attr(ev, c->spec.labels.keys[i], c->spec.labels.values[i]);
+    event_add_attr(ev, "image", c->spec.image);
+    event_add_attr(ev, "name", c->name + 1);
+    va_list ap;
+    va_start(ap, action);
+    const char *k;
+    while ((k = va_arg(ap, const char *)) != NULL)
+        event_add_attr(ev, k, va_arg(ap, const char *));
+    va_end(ap);
+    events_publish(eng->events, ev);
+}
+
+/* Path and Args from entrypoint + cmd, as Docker splits them. */
+static void
+set_command(struct container *c)
+{
+    char **argv = strv_dup(c->spec.entrypoint);
+    for (size_t i = 0; c->spec.cmd != NULL && c->spec.cmd[i] != NULL; i++)
+        argv = strv_append(argv, c->spec.cmd[i]);
+    if (argv != NULL && argv[0] != NULL) {
+        c->path = xstrdup(argv[0]);
+        c->args = strv_dup(argv + 1);
+    } else {
+        c->path = xstrdup("");
+        c->args = xcalloc(1, sizeof(char *));
+    }
+    strv_free(argv);
+}
+
+/* Fills what the request left unset from the image's config (Env merged by key). */
+static void
+merge_image_config(struct container_spec *s, const struct image *img)
+{
+    const struct image_config *ic = &img->config;
+    char **env = strv_env_merge(ic->env, s->env);
+    strv_free(s->env);
+    s->env = env;
+    if (s->entrypoint == NULL && s->cmd == NULL)
+        s->cmd = strv_dup(ic->cmd);
+    if (s->entrypoint == NULL)
+        s->entrypoint = strv_dup(ic->entrypoint);
+    if ((s->working_dir == NULL || *s->working_dir == '\0') && ic->working_dir != NULL) {
+        free(s->working_dir);
+        s->working_dir = xstrdup(ic->working_dir);
+    }
+    if ((s->user == NULL || *s->user == '\0') && ic->user != NULL) {
+        free(s->user);
+        s->user = xstrdup(ic->user);
+    }
+    if (s->stop_signal == NULL && ic->stop_signal != NULL)
+        s->stop_signal = xstrdup(ic->stop_signal);
+    for (size_t i = 0; i < ic->labels.n; i++) {
+        bool set = false;
+        for (size_t j = 0; j < s->labels.n && !set; j++)
+            set = strcmp(s->labels.keys[j], ic->labels.keys[i]) == 0;
+        if (!set)
+            labels_add(&s->labels, ic->labels.keys[i], ic->labels.values[i]);
+    }
+}
+
+static void
+create_req_fini(struct container_create *req)
+{
+    container_spec_fini(&req->spec);
+    free(req->name);
+    if (req->api_doc_free != NULL)
+        req->api_doc_free(req->api_doc);
+    memset(req, 0, sizeof(*req));
+}
+
+int
+engine_container_create(struct engine *eng, struct container_create *req, char id_out[ID_LEN + 1],
+                        struct err **err)
+{
+    if (req->name != NULL && name_validate(req->name, err) < 0) {
+        create_req_fini(req);
+        return -1;
+    }
+    struct container *c = container_new();
+    id_generate(c->id);
+    c->created_ns = time_now_ns();
+    c->spec = req->spec;
+    memset(&req->spec, 0, sizeof(req->spec));
+    c->api_doc = req->api_doc;
+    c->api_doc_free = req->api_doc_free;
+    req->api_doc = NULL;
+    req->api_doc_free = NULL;
+    if (c->spec.hostname == NULL || *c->spec.hostname == '\0') {
+        free(c->spec.hostname);
+        c->spec.hostname = xstrndup(c->id, SHORT_ID_LEN);
+    }
+
+    pthread_mutex_lock(&eng->lock);
+    struct image *img = store_find_image(&eng->store, c->spec.image ? c->spec.image : "", err);
+    if (img == NULL) {
+        pthread_mutex_unlock(&eng->lock);
+        container_unref(c);
+        create_req_fini(req);
+        return -1;
+    }
+    c->image_id = xstrdup(img->id);
+    merge_image_config(&c->spec, img);
+    set_command(c);
+    c->driver = driver_chain_pick(eng->drivers, eng, c);
+    int rc = 0;
+    if (req->name != NULL) {
+        c->name = req->name[0] == '/' ? xstrdup(req->name) : xasprintf("/%s", req->name);
+        rc = store_add_container(&eng->store, c, err);
+    } else {
+        for (unsigned attempt = 0;; attempt++) {
+            char n[96];
+            name_generate(n, sizeof(n), attempt / 4);
+            free(c->name);
+            c->name = xasprintf("/%s", n);
+            if (map_get(&eng->store.names, c->name) == NULL)
+                break;
+        }
+        rc = store_add_container(&eng->store, c, err);
+    }
+    if (rc == 0) {
+        memcpy(id_out, c->id, ID_LEN + 1);
+        emit(eng, c, "create", NULL);
+        engine_notify_locked(eng);
+    }
+    pthread_mutex_unlock(&eng->lock);
+    container_unref(c);
+    create_req_fini(req);
+    return rc;
+}
+
+struct container *
+engine_container_get(struct engine *eng, const char *ref, struct err **err)
+{
+    pthread_mutex_lock(&eng->lock);
+    struct container *c = store_find_container(&eng->store, ref, err);
+    if (c != NULL)
+        container_ref(c);
+    pthread_mutex_unlock(&eng->lock);
+    return c;
+}
+
+uint64_t
+engine_container_run(struct engine *eng, struct container *c)
+{
+    pthread_mutex_lock(&eng->lock);
+    uint64_t run = c->generation;
+    pthread_mutex_unlock(&eng->lock);
+    return run;
+}
+
+/* Marks c running and asks its driver to start it. Lock not held. */
+static int
+start_locked_out(struct engine *eng, struct container *c, struct err **err)
+{
+    pthread_mutex_lock(&eng->lock);
+    if (c->removed) {
+        pthread_mutex_unlock(&eng->lock);
+        return err_make(err, ERR_NOT_FOUND, 0, "No such container: %s", c->id);
+    }
+    if (container_is_running(c) && c->state.status != CONTAINER_RESTARTING) {
+        pthread_mutex_unlock(&eng->lock);
+        return err_make(err, ERR_NOT_MODIFIED, 0, "container already started");
+    }
+    c->generation++;
+    c->state.status = CONTAINER_RUNNING;
+    c->state.started_ns = time_now_ns();
+    c->state.exit_code = 0;
+    c->state.stopped_by_user = false;
+    free(c->state.error);
+    c->state.error = NULL;
+    logbuf_reopen(c->logs);
+    pthread_mutex_unlock(&eng->lock);
+
+    if (c->driver->start(eng, c, err) < 0) {
+        pthread_mutex_lock(&eng->lock);
+        c->state.status = CONTAINER_EXITED;
+        c->state.exit_code = 128;
+        c->state.error = xstrdup(*err ? (*err)->msg : "start failed");
+        c->state.finished_ns = time_now_ns();
+        c->generation++;
+        engine_notify_locked(eng);
+        pthread_mutex_unlock(&eng->lock);
+        return -1;
+    }
+    pthread_mutex_lock(&eng->lock);
+    emit(eng, c, "start", NULL);
+    engine_notify_locked(eng);
+    pthread_mutex_unlock(&eng->lock);
+    return 0;
+}
+
+int
+engine_container_start(struct engine *eng, const char *ref, struct err **err)
+{
+    struct container *c = engine_container_get(eng, ref, err);
+    if (c == NULL)
+        return -1;
+    int rc = start_locked_out(eng, c, err);
+    container_unref(c);
+    return rc;
+}
+
+struct restart_job {
+    struct engine *eng;
+    struct container *c;
+};
+
+static void
+restart_fire(void *arg)
+{
+    struct restart_job *j = arg;
+    struct err *err = NULL;
+    pthread_mutex_lock(&j->eng->lock);
+    bool go = !j->c->removed && j->c->state.status == CONTAINER_RESTARTING;
+    pthread_mutex_unlock(&j->eng->lock);
+    if (go && start_locked_out(j->eng, j->c, &err) < 0) {
+        LOG_WARN("restart of %.12s failed: %s", j->c->id, err ? err->msg : "?");
+        err_clear(&err);
+    }
+}
+
+static void
+restart_free(void *arg)
+{
+    struct restart_job *j = arg;
+    container_unref(j->c);
+    free(j);
+}
+
+/* Whether the restart policy brings c back after an exit with code. Lock held. */
+static bool
+should_restart(const struct container *c, int code)
+{
+    const char *p = c->spec.restart_policy;
+    if (p == NULL || c->state.stopped_by_user || c->removed)
+        return false;
+    if (strcmp(p, "always") == 0 || strcmp(p, "unless-stopped") == 0)
+        return true;
+    if (strcmp(p, "on-failure") == 0)
+        return code != 0 && (c->spec.restart_max_retries <= 0 ||
+                             c->state.restart_count < c->spec.restart_max_retries);
+    return false;
+}
+
+static int remove_container(struct engine *eng, struct container *c, bool force, struct err **err);
+
+void
+engine_container_exited(struct engine *eng, struct container *c, uint64_t run, int code)
+{
+    pthread_mutex_lock(&eng->lock);
+    if (c->generation != run || !container_is_running(c) ||
+        c->state.status == CONTAINER_RESTARTING) {
+        pthread_mutex_unlock(&eng->lock);
+        return;
+    }
+    c->generation++;
+    c->state.status = CONTAINER_EXITED;
+    c->state.exit_code = code;
+    c->state.finished_ns = time_now_ns();
+    c->state.pid = 0;
+    c->state.exits++;
+    logbuf_close(c->logs);
+    char code_s[16];
+    snprintf(code_s, sizeof(code_s), "%d", code);
+    emit(eng, c, "die", "exitCode", code_s, NULL);
+    bool restart = should_restart(c, code);
+    bool auto_remove = !restart && c->spec.auto_remove;
+    if (restart) {
+        c->state.status = CONTAINER_RESTARTING;
+        c->state.restart_count++;
+        struct restart_job *j = xcalloc(1, sizeof(*j));
+        j->eng = eng;
+        j->c = c;
+        container_ref(c);
+        timers_after(eng->timers, RESTART_DELAY_MS, restart_fire, j, restart_free);
+    }
+    engine_notify_locked(eng);
+    pthread_mutex_unlock(&eng->lock);
+    if (auto_remove) {
+        struct err *err = NULL;
+        if (remove_container(eng, c, true, &err) < 0) {
+            LOG_WARN("auto-remove of %.12s failed: %s", c->id, err->msg);
+            err_clear(&err);
+        }
+    }
+}
+
+static int
+stop_container(struct engine *eng, struct container *c, int timeout_s, bool by_user,
+               struct err **err)
+{
+    pthread_mutex_lock(&eng->lock);
+    if (!container_is_running(c)) {
+        pthread_mutex_unlock(&eng->lock);
+        return err_make(err, ERR_NOT_MODIFIED, 0, "container already stopped");
+    }
+    if (by_user)
+        c->state.stopped_by_user = true;
+    if (c->state.status == CONTAINER_RESTARTING) {
+        /* Nothing runs between two restarts: cancel the pending one by ending the run. */
+        c->generation++;
+        c->state.status = CONTAINER_EXITED;
+        c->state.finished_ns = time_now_ns();
+        engine_notify_locked(eng);
+        pthread_mutex_unlock(&eng->lock);
+        return 0;
+    }
+    int sig = SIGTERM;
+    if (c->spec.stop_signal != NULL && strcmp(c->spec.stop_signal, "SIGKILL") == 0)
+        sig = SIGKILL;
+    if (timeout_s < 0)
+        timeout_s = c->spec.stop_timeout >= 0 ? c->spec.stop_timeout : DEFAULT_STOP_TIMEOUT_S;
+    pthread_mutex_unlock(&eng->lock);
+    if (c->driver->stop(eng, c, sig, timeout_s, err) < 0)
+        return -1;
+    pthread_mutex_lock(&eng->lock);
+    emit(eng, c, "stop", NULL);
+    pthread_mutex_unlock(&eng->lock);
+    return 0;
+}
+
+int
+engine_container_stop(struct engine *eng, const char *ref, int timeout_s, struct err **err)
+{
+    struct container *c = engine_container_get(eng, ref, err);
+    if (c == NULL)
+        return -1;
+    int rc = stop_container(eng, c, timeout_s, true, err);
+    container_unref(c);
+    return rc;
+}
+
+int
+engine_container_kill(struct engine *eng, const char *ref, int signal, struct err **err)
+{
+    struct container *c = engine_container_get(eng, ref, err);
+    if (c == NULL)
+        return -1;
+    pthread_mutex_lock(&eng->lock);
+    if (!container_is_running(c)) {
+        pthread_mutex_unlock(&eng->lock);
+        container_unref(c);
+        return err_make(err, ERR_CONFLICT, 0,
+                        "Cannot kill container: %s: Container %s is not running", ref, c->id);
+    }
+    c->state.stopped_by_user = true;
+    char sig_s[16];
+    snprintf(sig_s, sizeof(sig_s), "%d", signal);
+    emit(eng, c, "kill", "signal", sig_s, NULL);
+    pthread_mutex_unlock(&eng->lock);
+    int rc = c->driver->kill(eng, c, signal, err);
+    container_unref(c);
+    return rc;
+}
+
+int
+engine_container_restart(struct engine *eng, const char *ref, int timeout_s, struct err **err)
+{
+    struct container *c = engine_container_get(eng, ref, err);
+    if (c == NULL)
+        return -1;
+    int rc = 0;
+    struct err *stop_err = NULL;
+    if (stop_container(eng, c, timeout_s, false, &stop_err) < 0 &&
+        err_kind_of(&stop_err) != ERR_NOT_MODIFIED) {
+        *err = stop_err;
+        stop_err = NULL;
+        rc = -1;
+    }
+    err_clear(&stop_err);
+    if (rc == 0) {
+        pthread_mutex_lock(&eng->lock);
+        c->state.restart_count++;
+        pthread_mutex_unlock(&eng->lock);
+        rc = start_locked_out(eng, c, err);
+    }
+    if (rc == 0) {
+        pthread_mutex_lock(&eng->lock);
+        emit(eng, c, "restart", NULL);
+        pthread_mutex_unlock(&eng->lock);
+    }
+    container_unref(c);
+    return rc;
+}
+
+static int
+remove_container(struct engine *eng, struct container *c, bool force, struct err **err)
+{
+    pthread_mutex_lock(&eng->lock);
+    if (c->removed) {
+        pthread_mutex_unlock(&eng->lock);
+        return 0;
+    }
+    bool running = container_is_running(c);
+    if (running && !force) {
+        char short_id[SHORT_ID_LEN + 1];
+        pthread_mutex_unlock(&eng->lock);
+        return err_make(err, ERR_CONFLICT, 0,
+                        "You cannot remove a running container %s. Stop the container before "
+                        "attempting removal or force remove",
+                        container_short_id(c, short_id));
+    }
+    c->state.stopped_by_user = true;
+    pthread_mutex_unlock(&eng->lock);
+    if (running) {
+        struct err *kerr = NULL;
+        if (c->driver->kill(eng, c, SIGKILL, &kerr) < 0) {
+            *err = kerr;
+            return err_wrap(err, "could not kill running container %s, cannot remove", c->id);
+        }
+    }
+    c->driver->cleanup(eng, c);
+    pthread_mutex_lock(&eng->lock);
+    if (!c->removed) {
+        c->state.status = CONTAINER_REMOVING;
+        /* Its execs go with it. */
+        size_t it = 0;
+        const char *k;
+        void *v;
+        while (map_next(&eng->execs, &it, &k, &v)) {
+            struct exec *e = v;
+            if (e->c == c) {
+                map_del(&eng->execs, k);
+                exec_unref(e);
+            }
+        }
+        emit(eng, c, "destroy", NULL);
+        store_remove_container(&eng->store, c);
+        c->generation++;
+        engine_notify_locked(eng);
+    }
+    pthread_mutex_unlock(&eng->lock);
+    return 0;
+}
+
+int
+engine_container_remove(struct engine *eng, const char *ref, bool force, struct err **err)
+{
+    struct container *c = engine_container_get(eng, ref, err);
+    if (c == NULL)
+        return -1;
+    int rc = remove_container(eng, c, force, err);
+    container_unref(c);
+    return rc;
+}
+
+static int
+set_paused(struct engine *eng, const char *ref, bool pause, struct err **err)
+{
+    struct container *c = engine_container_get(eng, ref, err);
+    if (c == NULL)
+        return -1;
+    pthread_mutex_lock(&eng->lock);
+    int rc = 0;
+    if (!container_is_running(c))
+        rc = err_make(err, ERR_CONFLICT, 0, "Container %s is not running", c->id);
+    else if (pause && c->state.status == CONTAINER_PAUSED)
+        rc = err_make(err, ERR_CONFLICT, 0, "Container %s is already paused", c->id);
+    else if (!pause && c->state.status != CONTAINER_PAUSED)
+        rc = err_make(err, ERR_CONFLICT, 0, "Container %s is not paused", c->id);
+    pthread_mutex_unlock(&eng->lock);
+    if (rc == 0)
+        rc = (pause ? c->driver->pause : c->driver->unpause)(eng, c, err);
+    if (rc == 0) {
+        pthread_mutex_lock(&eng->lock);
+        if (container_is_running(c)) {
+            c->state.status = pause ? CONTAINER_PAUSED : CONTAINER_RUNNING;
+            emit(eng, c, pause ? "pause" : "unpause", NULL);
+            engine_notify_locked(eng);
+        }
+        pthread_mutex_unlock(&eng->lock);
+    }
+    container_unref(c);
+    return rc;
+}
+
+int
+engine_container_pause(struct engine *eng, const char *ref, struct err **err)
+{
+    return set_paused(eng, ref, true, err);
+}
+
+int
+engine_container_unpause(struct engine *eng, const char *ref, struct err **err)
+{
+    return set_paused(eng, ref, false, err);
+}
+
+int
+engine_container_rename(struct engine *eng, const char *ref, const char *new_name, struct err **err)
+{
+    if (name_validate(new_name, err) < 0)
+        return -1;
+    cleanup_free char *slashed =
+        new_name[0] == '/' ? xstrdup(new_name) : xasprintf("/%s", new_name);
+    pthread_mutex_lock(&eng->lock);
+    struct container *c = store_find_container(&eng->store, ref, err);
+    int rc = -1;
+    if (c != NULL) {
+        cleanup_free char *old = xstrdup(c->name + 1);
+        rc = store_rename_container(&eng->store, c, slashed, err);
+        if (rc == 0)
+            emit(eng, c, "rename", "oldName", old, NULL);
+    }
+    pthread_mutex_unlock(&eng->lock);
+    return rc;
+}

@@ -1,0 +1,39 @@
+/*
+ * image: the engine's image object: ID, tags, and the config containers inherit.
+ * Reference counted like containers; owned by the store.
+ */
+#ifndef SOCKERLESS_IMAGE_IMAGE_H
+#define SOCKERLESS_IMAGE_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/labels.h"
+
+enum { IMAGE_ID_LEN = 7 + 64 }; /* "sha256:" + hex */
+
+struct image_config {
+    char **env, **cmd, **entrypoint;
+    char *working_dir, *user, *stop_signal;
+    struct labels labels;
+    char **exposed_ports;
+};
+
+struct image {
+    int refs;
+    char id[IMAGE_ID_LEN + 1];
+    char **tags; /* normalized references ("docker.io/library/busybox:latest") */
+    int64_t created_ns;
+    int64_t size;
+    char *os, *arch;
+    struct image_config config;
+    bool synthetic; /* made by a synthetic pull: no layers */
+};
+
+struct image *image_new(void);
+void image_ref(struct image *img);
+void image_unref(struct image *img);
+void image_config_fini(struct image_config *c);
+
+#endif

@@ -1,0 +1,270 @@
+/* The engine's container state machine with the synthetic driver: no HTTP involved. */
+#include "../cmocka_prelude.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/strv.h"
+#include "base/xalloc.h"
+#include "driver/driver.h"
+#include "engine/engine.h"
+
+static const struct driver *const chain[] = {&driver_synthetic, NULL};
+static char root[64];
+static struct engine *eng;
+
+static int
+setup(void **state)
+{
+    (void)state;
+    snprintf(root, sizeof(root), "/tmp/sockerless-engine-XXXXXX");
+    if (mkdtemp(root) == NULL)
+        return -1;
+    eng = engine_new(root, chain, NULL);
+    bool created;
+    return eng && engine_image_pull_synthetic(eng, "busybox", &created, NULL) == 0 ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    engine_free(eng);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+    return system(cmd);
+}
+
+static void
+create(const char *name, const char *restart, bool auto_remove, char id[ID_LEN + 1])
+{
+    struct container_create req = {0};
+    req.spec.image = xstrdup("busybox");
+    req.spec.cmd = strv_append(strv_append(NULL, "echo"), "hi");
+    req.spec.stop_timeout = -1;
+    req.spec.restart_policy = xstrdup(restart);
+    req.spec.auto_remove = auto_remove;
+    req.name = name ? xstrdup(name) : NULL;
+    struct err *err = NULL;
+    assert_int_equal(engine_container_create(eng, &req, id, &err), 0);
+}
+
+static enum container_status
+status_of(const char *id, int *exit_code, int *restarts)
+{
+    struct container *c = engine_container_get(eng, id, NULL);
+    if (c == NULL)
+        return CONTAINER_DEAD; /* removed */
+    pthread_mutex_lock(&eng->lock);
+    enum container_status s = c->state.status;
+    if (exit_code)
+        *exit_code = c->state.exit_code;
+    if (restarts)
+        *restarts = c->state.restart_count;
+    pthread_mutex_unlock(&eng->lock);
+    container_unref(c);
+    return s;
+}
+
+static bool
+wait_status(const char *id, enum container_status want)
+{
+    for (int i = 0; i < 200; i++) {
+        if (status_of(id, NULL, NULL) == want)
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+static void
+expect_err(int rc, struct err **err, enum err_kind kind)
+{
+    assert_int_equal(rc, -1);
+    assert_non_null(*err);
+    assert_int_equal((*err)->kind, kind);
+    err_clear(err);
+}
+
+static void
+test_lifecycle_and_events(void **state)
+{
+    (void)state;
+    struct events_sub *sub = events_subscribe(eng->events, -1);
+    char id[ID_LEN + 1];
+    create("web", "no", false, id);
+    struct container *c = engine_container_get(eng, "web", NULL);
+    assert_string_equal(c->path, "echo");
+    assert_string_equal(c->args[0], "hi");
+    assert_int_equal(strlen(c->spec.hostname), SHORT_ID_LEN);
+    container_unref(c);
+    struct err *err = NULL;
+    assert_int_equal(engine_container_start(eng, id, &err), 0);
+    assert_true(wait_status(id, CONTAINER_EXITED)); /* synthetic: exits by itself */
+    int code = -1;
+    status_of(id, &code, NULL);
+    assert_int_equal(code, 0);
+    expect_err(engine_container_stop(eng, id, -1, &err), &err, ERR_NOT_MODIFIED);
+    expect_err(engine_container_kill(eng, id, SIGKILL, &err), &err, ERR_CONFLICT);
+    expect_err(engine_container_pause(eng, id, &err), &err, ERR_CONFLICT);
+    assert_int_equal(engine_container_remove(eng, "web", false, &err), 0);
+    expect_err(engine_container_start(eng, id, &err), &err, ERR_NOT_FOUND);
+    const char *want[] = {"create", "start", "die", "destroy"};
+    for (size_t i = 0; i < 4; i++) {
+        struct event *ev = events_sub_next(sub);
+        assert_non_null(ev);
+        assert_string_equal(ev->action, want[i]);
+        assert_string_equal(event_attr(ev, "name"), "web");
+        assert_string_equal(event_attr(ev, "image"), "busybox");
+        if (i == 2)
+            assert_string_equal(event_attr(ev, "exitCode"), "0");
+        event_unref(ev);
+    }
+    events_unsubscribe(sub);
+}
+
+static void
+test_name_rules(void **state)
+{
+    (void)state;
+    char a[ID_LEN + 1], b[ID_LEN + 1];
+    create("dup", "no", false, a);
+    struct container_create req = {0};
+    req.spec.image = xstrdup("busybox");
+    req.name = xstrdup("/dup");
+    struct err *err = NULL;
+    expect_err(engine_container_create(eng, &req, b, &err), &err, ERR_CONFLICT);
+    struct container_create bad = {0};
+    bad.spec.image = xstrdup("busybox");
+    bad.name = xstrdup("-x");
+    expect_err(engine_container_create(eng, &bad, b, &err), &err, ERR_INVALID);
+    struct container_create noimg = {0};
+    noimg.spec.image = xstrdup("nope:1");
+    assert_int_equal(engine_container_create(eng, &noimg, b, &err), -1);
+    assert_string_equal(err->msg, "No such image: nope:1");
+    err_clear(&err);
+    /* prefix lookup and rename */
+    char prefix[8];
+    memcpy(prefix, a, 7);
+    prefix[7] = '\0';
+    struct container *c = engine_container_get(eng, prefix, NULL);
+    assert_non_null(c);
+    container_unref(c);
+    assert_int_equal(engine_container_rename(eng, "dup", "renamed", NULL), 0);
+    assert_null(engine_container_get(eng, "dup", NULL));
+    assert_int_equal(engine_container_remove(eng, "renamed", true, NULL), 0);
+}
+
+static void
+test_kill_codes_and_stopped_by_user(void **state)
+{
+    (void)state;
+    char id[ID_LEN + 1];
+    create(NULL, "always", false, id);
+    struct err *err = NULL;
+    assert_int_equal(engine_container_start(eng, id, &err), 0);
+    assert_int_equal(engine_container_kill(eng, id, SIGKILL, &err), 0);
+    int code;
+    assert_int_equal(status_of(id, &code, NULL), CONTAINER_EXITED);
+    assert_int_equal(code, 137);
+    usleep(300000); /* an explicit kill: the "always" policy must not restart it */
+    assert_int_equal(status_of(id, NULL, NULL), CONTAINER_EXITED);
+    assert_int_equal(engine_container_remove(eng, id, false, NULL), 0);
+}
+
+static void
+test_restart_policy_always_restarts_natural_exits(void **state)
+{
+    (void)state;
+    char id[ID_LEN + 1];
+    create(NULL, "always", false, id);
+    assert_int_equal(engine_container_start(eng, id, NULL), 0);
+    int restarts = 0;
+    for (int i = 0; i < 200 && restarts < 2; i++) {
+        usleep(10000);
+        status_of(id, NULL, &restarts);
+    }
+    assert_true(restarts >= 2);
+    assert_int_equal(engine_container_stop(eng, id, 0, NULL), 0);
+    usleep(300000);
+    assert_int_equal(status_of(id, NULL, NULL), CONTAINER_EXITED);
+    assert_int_equal(engine_container_remove(eng, id, true, NULL), 0);
+}
+
+static void
+test_auto_remove(void **state)
+{
+    (void)state;
+    char id[ID_LEN + 1];
+    create(NULL, "no", true, id);
+    assert_int_equal(engine_container_start(eng, id, NULL), 0);
+    struct container *c;
+    for (int i = 0; i < 200 && (c = engine_container_get(eng, id, NULL)) != NULL; i++) {
+        container_unref(c);
+        usleep(10000);
+    }
+    assert_null(engine_container_get(eng, id, NULL));
+}
+
+static int
+capture(void *ctx, int stream, const char *data, size_t len)
+{
+    char *out = ctx;
+    assert_int_equal(stream, 1);
+    strncat(out, data, len);
+    return 0;
+}
+
+static ssize_t
+no_stdin(void *ctx, char *buf, size_t len)
+{
+    (void)ctx;
+    (void)buf;
+    (void)len;
+    return 0;
+}
+
+static void
+test_exec(void **state)
+{
+    (void)state;
+    char id[ID_LEN + 1], eid[ID_LEN + 1];
+    create("ex", "no", false, id);
+    struct exec_spec spec = {0};
+    struct err *err = NULL;
+    expect_err(engine_exec_create(eng, id, &spec, eid, &err), &err, ERR_INVALID);
+    spec.cmd = strv_append(strv_append(NULL, "echo"), "x");
+    spec.env = strv_append(NULL, "E=1");
+    spec.attach_stdout = true;
+    assert_int_equal(engine_exec_create(eng, id, &spec, eid, &err), 0);
+    struct exec *e = engine_exec_get(eng, eid, NULL);
+    assert_string_equal(strv_env_get(e->env, "E"), "1");
+    assert_int_equal(engine_exec_claim(eng, e, NULL), 0);
+    expect_err(engine_exec_claim(eng, e, &err), &err, ERR_CONFLICT);
+    char out[64] = "";
+    struct exec_io io = {.ctx = out, .write = capture, .read_stdin = no_stdin};
+    engine_exec_run(eng, e, &io);
+    assert_string_equal(out, "echo x\n");
+    assert_false(e->running);
+    assert_int_equal(e->exit_code, 0);
+    exec_unref(e);
+    assert_int_equal(engine_container_remove(eng, id, true, NULL), 0);
+    assert_null(engine_exec_get(eng, eid, NULL)); /* execs go with their container */
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lifecycle_and_events),
+        cmocka_unit_test(test_name_rules),
+        cmocka_unit_test(test_kill_codes_and_stopped_by_user),
+        cmocka_unit_test(test_restart_policy_always_restarts_natural_exits),
+        cmocka_unit_test(test_auto_remove),
+        cmocka_unit_test(test_exec),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
