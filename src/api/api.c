@@ -38,6 +38,14 @@ static const struct route routes[] = {
     {"GET", "/exec/{id}/json", api_exec_inspect},
     {"POST", "/exec/{id}/resize", api_exec_resize},
 
+    {"POST", "/networks/create", api_network_create},
+    {"GET", "/networks", api_network_list},
+    {"POST", "/networks/prune", api_network_prune},
+    {"GET", "/networks/{id}", api_network_inspect},
+    {"DELETE", "/networks/{id}", api_network_remove},
+    {"POST", "/networks/{id}/connect", api_network_connect},
+    {"POST", "/networks/{id}/disconnect", api_network_disconnect},
+
     {"POST", "/images/create", api_image_create},
     {"POST", "/images/load", api_image_load},
     {"GET", "/images/json", api_image_list},

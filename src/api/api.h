@@ -63,6 +63,18 @@ struct http_response *api_exec_start(struct http_request *req, void *app);
 struct http_response *api_exec_inspect(struct http_request *req, void *app);
 struct http_response *api_exec_resize(struct http_request *req, void *app);
 
+struct http_response *api_network_create(struct http_request *req, void *app);
+struct http_response *api_network_list(struct http_request *req, void *app);
+struct http_response *api_network_inspect(struct http_request *req, void *app);
+struct http_response *api_network_remove(struct http_request *req, void *app);
+struct http_response *api_network_prune(struct http_request *req, void *app);
+struct http_response *api_network_connect(struct http_request *req, void *app);
+struct http_response *api_network_disconnect(struct http_request *req, void *app);
+struct container;
+/* NetworkSettings of container inspect, and the list's {"Networks": ...}. Lock held. */
+json_t *api_network_settings(const struct container *c);
+json_t *api_network_list_entry(const struct container *c);
+
 struct http_response *api_image_create(struct http_request *req, void *app);
 struct http_response *api_image_inspect(struct http_request *req, void *app);
 struct http_response *api_image_list(struct http_request *req, void *app);

@@ -153,6 +153,33 @@ decode_config(json_t *body, struct container_spec *s, struct err **err)
     return 0;
 }
 
+static int
+decode_networking(json_t *body, struct container_create *req, struct err **err)
+{
+    json_t *nc = json_object_get(body, "NetworkingConfig");
+    if (nc == NULL || json_is_null(nc))
+        return 0;
+    json_t *eps = json_is_object(nc) ? json_object_get(nc, "EndpointsConfig") : NULL;
+    if (!json_is_object(nc) || (eps != NULL && !json_is_null(eps) && !json_is_object(eps)))
+        return err_make(err, ERR_INVALID, 0, "json: cannot unmarshal NetworkingConfig");
+    const char *name;
+    json_t *ep;
+    json_object_foreach(eps, name, ep)
+    {
+        req->nets = xrealloc(req->nets, (req->n_nets + 1) * sizeof(*req->nets));
+        struct container_net_req *n = &req->nets[req->n_nets++];
+        memset(n, 0, sizeof(*n));
+        n->network = xstrdup(name);
+        if (json_is_null(ep))
+            continue;
+        json_t *ipam = json_is_object(ep) ? json_object_get(ep, "IPAMConfig") : NULL;
+        if (!json_is_object(ep) || jsonx_strv(ep, "Aliases", false, &n->aliases, err) < 0 ||
+            (json_is_object(ipam) && jsonx_string(ipam, "IPv4Address", &n->ipv4, err) < 0))
+            return err_make(err, ERR_INVALID, 0, "json: cannot unmarshal EndpointsConfig.%s", name);
+    }
+    return 0;
+}
+
 int
 container_doc_decode(const struct http_request *hreq, json_t *body, struct container_create *req,
                      struct err **err)
@@ -167,7 +194,8 @@ container_doc_decode(const struct http_request *hreq, json_t *body, struct conta
         req->name = xstrdup(name);
     if (decode_config(body, &req->spec, err) < 0 ||
         decode_host_config(json_object_get(body, "HostConfig"), &req->spec, &doc->host_config,
-                           err) < 0)
+                           err) < 0 ||
+        decode_networking(body, req, err) < 0)
         return -1;
     doc->config = json_deep_copy(body);
     json_object_del(doc->config, "HostConfig");
@@ -186,9 +214,7 @@ api_container_create(struct http_request *req, void *app)
     struct container_create creq;
     if (container_doc_decode(req, body, &creq, &err) < 0) {
         json_decref(body);
-        container_spec_fini(&creq.spec);
-        free(creq.name);
-        container_doc_free(creq.api_doc);
+        container_create_fini(&creq);
         return api_error_response(&err);
     }
     json_decref(body);

@@ -120,19 +120,6 @@ encode_config(const struct container *c)
     return cfg;
 }
 
-static json_t *
-encode_network_settings(void)
-{
-    /* Networks arrive with the network endpoints; until then no container is attached. */
-    return json_pack("{s:s, s:s, s:b, s:s, s:i, s:{}, s:s, s:n, s:n, s:s, s:s, s:s, s:i, s:s,"
-                     " s:i, s:s, s:s, s:{}}",
-                     "Bridge", "", "SandboxID", "", "HairpinMode", 0, "LinkLocalIPv6Address", "",
-                     "LinkLocalIPv6PrefixLen", 0, "Ports", "SandboxKey", "", "SecondaryIPAddresses",
-                     "SecondaryIPv6Addresses", "EndpointID", "", "Gateway", "", "GlobalIPv6Address",
-                     "", "GlobalIPv6PrefixLen", 0, "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway",
-                     "", "MacAddress", "", "Networks");
-}
-
 /* Inspect shape of the spec's ContainerInspectResponse. Lock held. */
 static json_t *
 encode_inspect(struct api *api, const struct container *c)
@@ -163,7 +150,7 @@ encode_inspect(struct api *api, const struct container *c)
                         json_pack("{s:{}, s:s}", "Data", "Name", api->backend->storage_driver));
     json_object_set_new(o, "Mounts", json_array());
     json_object_set_new(o, "Config", encode_config(c));
-    json_object_set_new(o, "NetworkSettings", encode_network_settings());
+    json_object_set_new(o, "NetworkSettings", api_network_settings(c));
     return o;
 }
 
@@ -243,8 +230,8 @@ encode_list_item(const struct container *c)
     }
     strv_free(cmd);
     json_t *o =
-        json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:o, s:s, s:s, s:{s:s}, s:{s:{}}, s:[]}",
-                  "Id", c->id, "Names", c->name, "Image", c->spec.image, "ImageID", c->image_id,
+        json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:o, s:s, s:s, s:{s:s}, s:o, s:[]}", "Id",
+                  c->id, "Names", c->name, "Image", c->spec.image, "ImageID", c->image_id,
                   "Command", command, "Created", (json_int_t)(c->created_ns / 1000000000), "Ports",
                   "Labels", jsonx_from_labels(&c->spec.labels), "State",
                   container_status_name(c->state.status), "Status", status, "HostConfig",

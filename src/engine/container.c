@@ -5,6 +5,7 @@
 
 #include "base/strv.h"
 #include "base/xalloc.h"
+#include "engine/network.h"
 
 struct container *
 container_new(void)
@@ -53,6 +54,9 @@ container_unref(struct container *c)
     free(c->path);
     strv_free(c->args);
     container_spec_fini(&c->spec);
+    for (size_t i = 0; i < c->n_nets; i++)
+        strv_free(c->nets[i].aliases);
+    free(c->nets);
     free(c->state.error);
     logbuf_free(c->logs);
     free(c);

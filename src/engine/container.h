@@ -56,6 +56,7 @@ struct container_state {
 };
 
 struct driver;
+struct net_attachment;
 
 struct container {
     int refs;
@@ -70,6 +71,8 @@ struct container {
     struct logbuf *logs;
     const struct driver *driver; /* set at create by the chain */
     void *driver_data;
+    struct net_attachment *nets; /* networks it is attached to (engine/network.h) */
+    size_t n_nets;
     uint64_t generation; /* bumped on every state change, under the engine lock */
     bool removed;        /* unlinked from the store */
     /* The api layer's decoded request, echoed by inspect; opaque to the engine. */

@@ -13,6 +13,7 @@
 #include "base/xalloc.h"
 #include "driver/driver.h"
 #include "engine/engine.h"
+#include "engine/network.h"
 
 enum { DEFAULT_STOP_TIMEOUT_S = 10, RESTART_DELAY_MS = 100 };
 
@@ -83,9 +84,15 @@ merge_image_config(struct container_spec *s, const struct image *img)
     }
 }
 
-static void
-create_req_fini(struct container_create *req)
+void
+container_create_fini(struct container_create *req)
 {
+    for (size_t i = 0; i < req->n_nets; i++) {
+        free(req->nets[i].network);
+        strv_free(req->nets[i].aliases);
+        free(req->nets[i].ipv4);
+    }
+    free(req->nets);
     container_spec_fini(&req->spec);
     free(req->name);
     if (req->api_doc_free != NULL)
@@ -93,12 +100,46 @@ create_req_fini(struct container_create *req)
     memset(req, 0, sizeof(*req));
 }
 
+/* NetworkMode and EndpointsConfig into attachments. Lock held. */
+static int
+attach_requested_networks(struct engine *eng, struct container *c, struct container_create *req,
+                          struct err **err)
+{
+    const char *mode = c->spec.network_mode;
+    if (mode == NULL || *mode == '\0' || strcmp(mode, "default") == 0)
+        mode = "bridge";
+    if (strncmp(mode, "container:", 10) == 0)
+        return 0; /* shares another container's network stack: no endpoint of its own */
+    bool mode_in_list = false;
+    for (size_t i = 0; i < req->n_nets; i++) {
+        /* The CLI keys EndpointsConfig by the network mode, "default" included. */
+        const char *name = req->nets[i].network;
+        struct network *n = network_find(eng, strcmp(name, "default") == 0 ? "bridge" : name, err);
+        if (n == NULL)
+            return -1;
+        uint32_t ip = 0;
+        if (req->nets[i].ipv4 != NULL && *req->nets[i].ipv4 != '\0' &&
+            !ipv4_parse(req->nets[i].ipv4, &ip))
+            return err_make(err, ERR_INVALID, 0, "invalid IPv4 address: %s", req->nets[i].ipv4);
+        if (network_attach(eng, c, n, req->nets[i].aliases, ip, err) < 0)
+            return -1;
+        if (strcmp(n->name, mode) == 0 || strcmp(n->id, mode) == 0)
+            mode_in_list = true;
+    }
+    if (mode_in_list)
+        return 0;
+    struct network *n = network_find(eng, mode, err);
+    if (n == NULL)
+        return -1;
+    return network_attach(eng, c, n, NULL, 0, err);
+}
+
 int
 engine_container_create(struct engine *eng, struct container_create *req, char id_out[ID_LEN + 1],
                         struct err **err)
 {
     if (req->name != NULL && name_validate(req->name, err) < 0) {
-        create_req_fini(req);
+        container_create_fini(req);
         return -1;
     }
     struct container *c = container_new();
@@ -120,13 +161,19 @@ engine_container_create(struct engine *eng, struct container_create *req, char i
     if (img == NULL) {
         pthread_mutex_unlock(&eng->lock);
         container_unref(c);
-        create_req_fini(req);
+        container_create_fini(req);
         return -1;
     }
     c->image_id = xstrdup(img->id);
     merge_image_config(&c->spec, img);
     set_command(c);
     c->driver = driver_chain_pick(eng->drivers, eng, c);
+    if (attach_requested_networks(eng, c, req, err) < 0) {
+        pthread_mutex_unlock(&eng->lock);
+        container_unref(c);
+        container_create_fini(req);
+        return -1;
+    }
     int rc = 0;
     if (req->name != NULL) {
         c->name = req->name[0] == '/' ? xstrdup(req->name) : xasprintf("/%s", req->name);
@@ -149,7 +196,7 @@ engine_container_create(struct engine *eng, struct container_create *req, char i
     }
     pthread_mutex_unlock(&eng->lock);
     container_unref(c);
-    create_req_fini(req);
+    container_create_fini(req);
     return rc;
 }
 
@@ -186,6 +233,10 @@ start_locked_out(struct engine *eng, struct container *c, struct err **err)
         pthread_mutex_unlock(&eng->lock);
         return err_make(err, ERR_NOT_MODIFIED, 0, "container already started");
     }
+    if (network_activate(eng, c, err) < 0) {
+        pthread_mutex_unlock(&eng->lock);
+        return -1;
+    }
     c->generation++;
     c->state.status = CONTAINER_RUNNING;
     c->state.started_ns = time_now_ns();
@@ -203,6 +254,7 @@ start_locked_out(struct engine *eng, struct container *c, struct err **err)
         c->state.error = xstrdup(*err ? (*err)->msg : "start failed");
         c->state.finished_ns = time_now_ns();
         c->generation++;
+        network_deactivate(eng, c);
         engine_notify_locked(eng);
         pthread_mutex_unlock(&eng->lock);
         return -1;
@@ -284,6 +336,7 @@ engine_container_exited(struct engine *eng, struct container *c, uint64_t run, i
     c->state.finished_ns = time_now_ns();
     c->state.pid = 0;
     c->state.exits++;
+    network_deactivate(eng, c);
     logbuf_close(c->logs);
     char code_s[16];
     snprintf(code_s, sizeof(code_s), "%d", code);
@@ -326,6 +379,7 @@ stop_container(struct engine *eng, struct container *c, int timeout_s, bool by_u
         c->generation++;
         c->state.status = CONTAINER_EXITED;
         c->state.finished_ns = time_now_ns();
+        network_deactivate(eng, c);
         engine_notify_locked(eng);
         pthread_mutex_unlock(&eng->lock);
         return 0;
@@ -450,6 +504,7 @@ remove_container(struct engine *eng, struct container *c, bool force, struct err
             }
         }
         emit(eng, c, "destroy", NULL);
+        network_detach_all(eng, c);
         store_remove_container(&eng->store, c);
         c->generation++;
         engine_notify_locked(eng);
@@ -526,6 +581,54 @@ engine_container_rename(struct engine *eng, const char *ref, const char *new_nam
         rc = store_rename_container(&eng->store, c, slashed, err);
         if (rc == 0)
             emit(eng, c, "rename", "oldName", old, NULL);
+    }
+    pthread_mutex_unlock(&eng->lock);
+    return rc;
+}
+
+void
+network_event(struct engine *eng, const struct network *n, const char *action,
+              const struct container *c)
+{
+    struct event *ev = event_new("network", action, n->id);
+    if (c != NULL)
+        event_add_attr(ev, "container", c->id);
+    event_add_attr(ev, "name", n->name);
+    event_add_attr(ev, "type", n->driver);
+    events_publish(eng->events, ev);
+}
+
+int
+engine_network_connect(struct engine *eng, const char *net_ref, const char *container_ref,
+                       char *const *aliases, const char *ipv4, struct err **err)
+{
+    uint32_t ip = 0;
+    if (ipv4 != NULL && *ipv4 != '\0' && !ipv4_parse(ipv4, &ip))
+        return err_make(err, ERR_INVALID, 0, "invalid IPv4 address: %s", ipv4);
+    pthread_mutex_lock(&eng->lock);
+    int rc = -1;
+    struct network *n = network_find(eng, net_ref, err);
+    struct container *c = n ? store_find_container(&eng->store, container_ref, err) : NULL;
+    if (c != NULL && (rc = network_attach(eng, c, n, aliases, ip, err)) == 0) {
+        network_event(eng, n, "connect", c);
+        engine_notify_locked(eng);
+    }
+    pthread_mutex_unlock(&eng->lock);
+    return rc;
+}
+
+int
+engine_network_disconnect(struct engine *eng, const char *net_ref, const char *container_ref,
+                          bool force, struct err **err)
+{
+    (void)force; /* force matters for unreachable remote endpoints; none exist here */
+    pthread_mutex_lock(&eng->lock);
+    int rc = -1;
+    struct network *n = network_find(eng, net_ref, err);
+    struct container *c = n ? store_find_container(&eng->store, container_ref, err) : NULL;
+    if (c != NULL && (rc = network_detach(eng, c, n, err)) == 0) {
+        network_event(eng, n, "disconnect", c);
+        engine_notify_locked(eng);
     }
     pthread_mutex_unlock(&eng->lock);
     return rc;

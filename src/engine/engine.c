@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "engine/network.h"
 
 enum { EVENTS_KEPT = 1024 };
 
@@ -76,6 +77,7 @@ engine_new(const char *data_root, const struct driver *const *drivers, struct er
     eng->creds = creds_new();
     store_init(&eng->store);
     map_init(&eng->execs);
+    networks_init(eng);
     eng->timers = timers_new();
     eng->drivers = drivers;
     hostinfo_read(&eng->host);
@@ -95,6 +97,7 @@ engine_free(struct engine *eng)
         exec_unref(v);
     map_fini(&eng->execs);
     store_fini(&eng->store);
+    networks_fini(eng);
     for (size_t i = 0; i < eng->n_watch; i++)
         close(eng->watch_fds[i]);
     free(eng->watch_fds);

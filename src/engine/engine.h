@@ -34,8 +34,10 @@ struct engine {
     char *data_root;
     char id[64]; /* the engine's persistent ID (a UUID kept in <data-root>/engine-id) */
     int64_t started_ns;
-    struct store store; /* under lock */
-    struct map execs;   /* id -> struct exec * (owned reference); under lock */
+    struct store store;        /* under lock */
+    struct map execs;          /* id -> struct exec * (owned reference); under lock */
+    struct network **networks; /* under lock; bridge, host and none first */
+    size_t n_networks;
     struct timers *timers;
     const struct driver *const *drivers; /* the chain, NULL-ended */
     int *watch_fds;                      /* eventfds woken on every container change; lock */
@@ -59,13 +61,24 @@ void engine_notify_locked(struct engine *eng);
 
 /* ---- containers (engine/containers.c) ---- */
 
+/* A network a new container joins: NetworkMode, and NetworkingConfig's EndpointsConfig. */
+struct container_net_req {
+    char *network; /* name or ID */
+    char **aliases;
+    char *ipv4; /* requested address, or NULL */
+};
+
 struct container_create {
-    struct container_spec spec; /* taken */
-    char *name;                 /* "x" or "/x"; NULL: a generated one */
-    void *api_doc;              /* taken: see struct container */
+    struct container_spec spec;     /* taken */
+    struct container_net_req *nets; /* taken */
+    size_t n_nets;
+    char *name;    /* "x" or "/x"; NULL: a generated one */
+    void *api_doc; /* taken: see struct container */
     void (*api_doc_free)(void *);
 };
 
+/* Frees what req holds (for a request abandoned before engine_container_create). */
+void container_create_fini(struct container_create *req);
 /* Creates a container from req (consumed, also on failure). ERR_NOT_FOUND "No such image: x"
  * when the image is absent (the CLI pulls on that), ERR_CONFLICT on a name clash. */
 int engine_container_create(struct engine *eng, struct container_create *req,
@@ -82,6 +95,11 @@ int engine_container_pause(struct engine *eng, const char *ref, struct err **err
 int engine_container_unpause(struct engine *eng, const char *ref, struct err **err);
 int engine_container_rename(struct engine *eng, const char *ref, const char *new_name,
                             struct err **err);
+/* docker network connect / disconnect. */
+int engine_network_connect(struct engine *eng, const char *net_ref, const char *container_ref,
+                           char *const *aliases, const char *ipv4, struct err **err);
+int engine_network_disconnect(struct engine *eng, const char *net_ref, const char *container_ref,
+                              bool force, struct err **err);
 
 /* For drivers: the current run number of c (bumped at every start), and the report that run
  * `run` of c exited with code (ignored when c has been started again since). */
