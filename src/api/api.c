@@ -46,6 +46,12 @@ static const struct route routes[] = {
     {"POST", "/networks/{id}/connect", api_network_connect},
     {"POST", "/networks/{id}/disconnect", api_network_disconnect},
 
+    {"POST", "/volumes/create", api_volume_create},
+    {"GET", "/volumes", api_volume_list},
+    {"POST", "/volumes/prune", api_volume_prune},
+    {"GET", "/volumes/{name}", api_volume_inspect},
+    {"DELETE", "/volumes/{name}", api_volume_remove},
+
     {"POST", "/images/create", api_image_create},
     {"POST", "/images/load", api_image_load},
     {"GET", "/images/json", api_image_list},

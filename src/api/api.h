@@ -75,6 +75,18 @@ struct container;
 json_t *api_network_settings(const struct container *c);
 json_t *api_network_list_entry(const struct container *c);
 
+struct http_response *api_volume_create(struct http_request *req, void *app);
+struct http_response *api_volume_list(struct http_request *req, void *app);
+struct http_response *api_volume_inspect(struct http_request *req, void *app);
+struct http_response *api_volume_remove(struct http_request *req, void *app);
+struct http_response *api_volume_prune(struct http_request *req, void *app);
+struct container_create;
+/* Binds, Mounts and Config.Volumes of a create body into req's mount requests. */
+int api_decode_mounts(json_t *body, json_t *host_config, struct container_create *req,
+                      struct err **err);
+/* The Mounts of container inspect and list. Lock held. */
+json_t *api_mounts_json(const struct container *c);
+
 struct http_response *api_image_create(struct http_request *req, void *app);
 struct http_response *api_image_inspect(struct http_request *req, void *app);
 struct http_response *api_image_list(struct http_request *req, void *app);

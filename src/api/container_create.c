@@ -195,7 +195,8 @@ container_doc_decode(const struct http_request *hreq, json_t *body, struct conta
     if (decode_config(body, &req->spec, err) < 0 ||
         decode_host_config(json_object_get(body, "HostConfig"), &req->spec, &doc->host_config,
                            err) < 0 ||
-        decode_networking(body, req, err) < 0)
+        decode_networking(body, req, err) < 0 ||
+        api_decode_mounts(body, doc->host_config, req, err) < 0)
         return -1;
     doc->config = json_deep_copy(body);
     json_object_del(doc->config, "HostConfig");

@@ -148,7 +148,7 @@ encode_inspect(struct api *api, const struct container *c)
                         doc && doc->host_config ? json_deep_copy(doc->host_config) : json_object());
     json_object_set_new(o, "GraphDriver",
                         json_pack("{s:{}, s:s}", "Data", "Name", api->backend->storage_driver));
-    json_object_set_new(o, "Mounts", json_array());
+    json_object_set_new(o, "Mounts", api_mounts_json(c));
     json_object_set_new(o, "Config", encode_config(c));
     json_object_set_new(o, "NetworkSettings", api_network_settings(c));
     return o;
@@ -230,7 +230,7 @@ encode_list_item(const struct container *c)
     }
     strv_free(cmd);
     json_t *o =
-        json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:o, s:s, s:s, s:{s:s}, s:o, s:[]}", "Id",
+        json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:o, s:s, s:s, s:{s:s}, s:o, s:o}", "Id",
                   c->id, "Names", c->name, "Image", c->spec.image, "ImageID", c->image_id,
                   "Command", command, "Created", (json_int_t)(c->created_ns / 1000000000), "Ports",
                   "Labels", jsonx_from_labels(&c->spec.labels), "State",
@@ -432,10 +432,8 @@ api_container_remove(struct http_request *req, void *app)
                  "Conflict, cannot remove the default link name of the container");
         return api_error_response(&err);
     }
-    /* `v` removes anonymous volumes; no container has volumes until the volume endpoints land,
-     * so there is nothing for it to remove yet. */
     return no_content_or_error(
-        engine_container_remove(api->eng, http_param(req, "id"), force, &err), &err);
+        engine_container_remove(api->eng, http_param(req, "id"), force, volumes, &err), &err);
 }
 
 struct http_response *

@@ -6,6 +6,7 @@
 #include "base/strv.h"
 #include "base/xalloc.h"
 #include "engine/network.h"
+#include "engine/volume.h"
 
 struct container *
 container_new(void)
@@ -57,6 +58,7 @@ container_unref(struct container *c)
     for (size_t i = 0; i < c->n_nets; i++)
         strv_free(c->nets[i].aliases);
     free(c->nets);
+    mounts_free(c->mounts, c->n_mounts);
     free(c->state.error);
     logbuf_free(c->logs);
     free(c);

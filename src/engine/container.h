@@ -57,6 +57,7 @@ struct container_state {
 
 struct driver;
 struct net_attachment;
+struct mount;
 
 struct container {
     int refs;
@@ -71,6 +72,8 @@ struct container {
     struct logbuf *logs;
     const struct driver *driver; /* set at create by the chain */
     void *driver_data;
+    struct mount *mounts; /* engine/volume.h */
+    size_t n_mounts;
     struct net_attachment *nets; /* networks it is attached to (engine/network.h) */
     size_t n_nets;
     uint64_t generation; /* bumped on every state change, under the engine lock */

@@ -14,6 +14,7 @@
 #include "driver/driver.h"
 #include "engine/engine.h"
 #include "engine/network.h"
+#include "engine/volume.h"
 
 enum { DEFAULT_STOP_TIMEOUT_S = 10, RESTART_DELAY_MS = 100 };
 
@@ -93,6 +94,9 @@ container_create_fini(struct container_create *req)
         free(req->nets[i].ipv4);
     }
     free(req->nets);
+    for (size_t i = 0; i < req->n_mounts; i++)
+        mount_req_fini(&req->mounts[i]);
+    free(req->mounts);
     container_spec_fini(&req->spec);
     free(req->name);
     if (req->api_doc_free != NULL)
@@ -168,7 +172,8 @@ engine_container_create(struct engine *eng, struct container_create *req, char i
     merge_image_config(&c->spec, img);
     set_command(c);
     c->driver = driver_chain_pick(eng->drivers, eng, c);
-    if (attach_requested_networks(eng, c, req, err) < 0) {
+    if (attach_requested_networks(eng, c, req, err) < 0 ||
+        volume_mount_all(eng, c, req->mounts, req->n_mounts, err) < 0) {
         pthread_mutex_unlock(&eng->lock);
         container_unref(c);
         container_create_fini(req);
@@ -319,7 +324,8 @@ should_restart(const struct container *c, int code)
     return false;
 }
 
-static int remove_container(struct engine *eng, struct container *c, bool force, struct err **err);
+static int remove_container(struct engine *eng, struct container *c, bool force,
+                            bool remove_volumes, struct err **err);
 
 void
 engine_container_exited(struct engine *eng, struct container *c, uint64_t run, int code)
@@ -356,7 +362,7 @@ engine_container_exited(struct engine *eng, struct container *c, uint64_t run, i
     pthread_mutex_unlock(&eng->lock);
     if (auto_remove) {
         struct err *err = NULL;
-        if (remove_container(eng, c, true, &err) < 0) {
+        if (remove_container(eng, c, true, true, &err) < 0) {
             LOG_WARN("auto-remove of %.12s failed: %s", c->id, err->msg);
             err_clear(&err);
         }
@@ -462,8 +468,26 @@ engine_container_restart(struct engine *eng, const char *ref, int timeout_s, str
     return rc;
 }
 
+/* Removes the anonymous volumes c mounted that no other container uses. Lock held; c is
+ * already out of the store. */
+static void
+remove_anonymous_volumes(struct engine *eng, struct container *c)
+{
+    for (size_t i = 0; i < c->n_mounts; i++) {
+        if (c->mounts[i].name == NULL)
+            continue;
+        struct volume *v = map_get(&eng->volumes, c->mounts[i].name);
+        struct err *err = NULL;
+        if (v != NULL && v->anonymous && volume_remove(eng, v, &err) < 0) {
+            LOG_DEBUG("keeping volume %s: %s", c->mounts[i].name, err->msg);
+            err_clear(&err);
+        }
+    }
+}
+
 static int
-remove_container(struct engine *eng, struct container *c, bool force, struct err **err)
+remove_container(struct engine *eng, struct container *c, bool force, bool remove_volumes,
+                 struct err **err)
 {
     pthread_mutex_lock(&eng->lock);
     if (c->removed) {
@@ -505,7 +529,11 @@ remove_container(struct engine *eng, struct container *c, bool force, struct err
         }
         emit(eng, c, "destroy", NULL);
         network_detach_all(eng, c);
+        container_ref(c); /* store_remove_container drops the store's reference */
         store_remove_container(&eng->store, c);
+        if (remove_volumes)
+            remove_anonymous_volumes(eng, c);
+        container_unref(c);
         c->generation++;
         engine_notify_locked(eng);
     }
@@ -514,12 +542,13 @@ remove_container(struct engine *eng, struct container *c, bool force, struct err
 }
 
 int
-engine_container_remove(struct engine *eng, const char *ref, bool force, struct err **err)
+engine_container_remove(struct engine *eng, const char *ref, bool force, bool remove_volumes,
+                        struct err **err)
 {
     struct container *c = engine_container_get(eng, ref, err);
     if (c == NULL)
         return -1;
-    int rc = remove_container(eng, c, force, err);
+    int rc = remove_container(eng, c, force, remove_volumes, err);
     container_unref(c);
     return rc;
 }

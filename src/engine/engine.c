@@ -15,6 +15,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "engine/network.h"
+#include "engine/volume.h"
 
 enum { EVENTS_KEPT = 1024 };
 
@@ -78,6 +79,7 @@ engine_new(const char *data_root, const struct driver *const *drivers, struct er
     store_init(&eng->store);
     map_init(&eng->execs);
     networks_init(eng);
+    map_init(&eng->volumes);
     eng->timers = timers_new();
     eng->drivers = drivers;
     hostinfo_read(&eng->host);
@@ -98,6 +100,7 @@ engine_free(struct engine *eng)
     map_fini(&eng->execs);
     store_fini(&eng->store);
     networks_fini(eng);
+    volumes_fini(eng);
     for (size_t i = 0; i < eng->n_watch; i++)
         close(eng->watch_fds[i]);
     free(eng->watch_fds);

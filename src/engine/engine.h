@@ -36,6 +36,7 @@ struct engine {
     int64_t started_ns;
     struct store store;        /* under lock */
     struct map execs;          /* id -> struct exec * (owned reference); under lock */
+    struct map volumes;        /* name -> struct volume *; under lock */
     struct network **networks; /* under lock; bridge, host and none first */
     size_t n_networks;
     struct timers *timers;
@@ -68,8 +69,12 @@ struct container_net_req {
     char *ipv4; /* requested address, or NULL */
 };
 
+struct mount_req;
+
 struct container_create {
-    struct container_spec spec;     /* taken */
+    struct container_spec spec; /* taken */
+    struct mount_req *mounts;   /* taken */
+    size_t n_mounts;
     struct container_net_req *nets; /* taken */
     size_t n_nets;
     char *name;    /* "x" or "/x"; NULL: a generated one */
@@ -90,7 +95,9 @@ int engine_container_start(struct engine *eng, const char *ref, struct err **err
 int engine_container_stop(struct engine *eng, const char *ref, int timeout_s, struct err **err);
 int engine_container_kill(struct engine *eng, const char *ref, int signal, struct err **err);
 int engine_container_restart(struct engine *eng, const char *ref, int timeout_s, struct err **err);
-int engine_container_remove(struct engine *eng, const char *ref, bool force, struct err **err);
+/* remove_volumes (`v`): also remove the anonymous volumes only this container used. */
+int engine_container_remove(struct engine *eng, const char *ref, bool force, bool remove_volumes,
+                            struct err **err);
 int engine_container_pause(struct engine *eng, const char *ref, struct err **err);
 int engine_container_unpause(struct engine *eng, const char *ref, struct err **err);
 int engine_container_rename(struct engine *eng, const char *ref, const char *new_name,

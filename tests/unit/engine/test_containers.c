@@ -110,7 +110,7 @@ test_lifecycle_and_events(void **state)
     expect_err(engine_container_stop(eng, id, -1, &err), &err, ERR_NOT_MODIFIED);
     expect_err(engine_container_kill(eng, id, SIGKILL, &err), &err, ERR_CONFLICT);
     expect_err(engine_container_pause(eng, id, &err), &err, ERR_CONFLICT);
-    assert_int_equal(engine_container_remove(eng, "web", false, &err), 0);
+    assert_int_equal(engine_container_remove(eng, "web", false, false, &err), 0);
     expect_err(engine_container_start(eng, id, &err), &err, ERR_NOT_FOUND);
     const char *want[] = {"create", "start", "die", "destroy"};
     for (size_t i = 0; i < 4; i++) {
@@ -155,7 +155,7 @@ test_name_rules(void **state)
     container_unref(c);
     assert_int_equal(engine_container_rename(eng, "dup", "renamed", NULL), 0);
     assert_null(engine_container_get(eng, "dup", NULL));
-    assert_int_equal(engine_container_remove(eng, "renamed", true, NULL), 0);
+    assert_int_equal(engine_container_remove(eng, "renamed", true, false, NULL), 0);
 }
 
 static void
@@ -172,7 +172,7 @@ test_kill_codes_and_stopped_by_user(void **state)
     assert_int_equal(code, 137);
     usleep(300000); /* an explicit kill: the "always" policy must not restart it */
     assert_int_equal(status_of(id, NULL, NULL), CONTAINER_EXITED);
-    assert_int_equal(engine_container_remove(eng, id, false, NULL), 0);
+    assert_int_equal(engine_container_remove(eng, id, false, false, NULL), 0);
 }
 
 static void
@@ -191,7 +191,7 @@ test_restart_policy_always_restarts_natural_exits(void **state)
     assert_int_equal(engine_container_stop(eng, id, 0, NULL), 0);
     usleep(300000);
     assert_int_equal(status_of(id, NULL, NULL), CONTAINER_EXITED);
-    assert_int_equal(engine_container_remove(eng, id, true, NULL), 0);
+    assert_int_equal(engine_container_remove(eng, id, true, false, NULL), 0);
 }
 
 static void
@@ -251,7 +251,7 @@ test_exec(void **state)
     assert_false(e->running);
     assert_int_equal(e->exit_code, 0);
     exec_unref(e);
-    assert_int_equal(engine_container_remove(eng, id, true, NULL), 0);
+    assert_int_equal(engine_container_remove(eng, id, true, false, NULL), 0);
     assert_null(engine_exec_get(eng, eid, NULL)); /* execs go with their container */
 }
 

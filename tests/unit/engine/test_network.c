@@ -150,7 +150,7 @@ test_endpoints_live_while_running(void **state)
     assert_int_equal(engine_container_start(eng, a, NULL), 0);
     ip_is(ip_of(a), "172.17.0.9");
     for (const char *const *x = (const char *const[]){a, b, c, NULL}; *x; x++)
-        assert_int_equal(engine_container_remove(eng, *x, true, NULL), 0);
+        assert_int_equal(engine_container_remove(eng, *x, true, false, NULL), 0);
     pthread_mutex_lock(&eng->lock);
     assert_int_equal(network_remove(eng, n, NULL), 0);
     pthread_mutex_unlock(&eng->lock);
