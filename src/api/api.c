@@ -32,6 +32,10 @@ static const struct route routes[] = {
     {"GET", "/containers/{id}/logs", api_container_logs},
     {"POST", "/containers/{id}/attach", api_container_attach},
     {"POST", "/containers/{id}/resize", api_container_resize},
+    {"GET", "/containers/{id}/top", api_container_top},
+    {"GET", "/containers/{id}/stats", api_container_stats},
+    {"POST", "/containers/prune", api_container_prune},
+    {"GET", "/system/df", api_system_df},
 
     {"POST", "/containers/{id}/exec", api_exec_create},
     {"POST", "/exec/{id}/start", api_exec_start},
@@ -54,6 +58,8 @@ static const struct route routes[] = {
 
     {"POST", "/images/create", api_image_create},
     {"POST", "/images/load", api_image_load},
+    {"POST", "/images/prune", api_image_prune},
+    {"GET", "/images/{name*}/history", api_image_history},
     {"GET", "/images/json", api_image_list},
     {"GET", "/images/{name*}/json", api_image_inspect},
     {"POST", "/images/{name*}/tag", api_image_tag},

@@ -87,6 +87,13 @@ int api_decode_mounts(json_t *body, json_t *host_config, struct container_create
 /* The Mounts of container inspect and list. Lock held. */
 json_t *api_mounts_json(const struct container *c);
 
+struct http_response *api_container_top(struct http_request *req, void *app);
+struct http_response *api_container_stats(struct http_request *req, void *app);
+struct http_response *api_container_prune(struct http_request *req, void *app);
+struct http_response *api_image_prune(struct http_request *req, void *app);
+struct http_response *api_image_history(struct http_request *req, void *app);
+struct http_response *api_system_df(struct http_request *req, void *app);
+
 struct http_response *api_image_create(struct http_request *req, void *app);
 struct http_response *api_image_inspect(struct http_request *req, void *app);
 struct http_response *api_image_list(struct http_request *req, void *app);

@@ -144,6 +144,25 @@ decode_image_config(json_t *root, struct image *img)
     int64_t ns;
     if (json_is_string(created) && time_parse_timestamp(json_string_value(created), &ns, NULL) == 0)
         img->created_ns = ns;
+    json_t *hist = json_object_get(root, "history");
+    size_t i;
+    json_t *h;
+    if (json_is_array(hist))
+        json_array_foreach(hist, i, h)
+        {
+            if (!json_is_object(h) || img->n_history >= 1024)
+                continue;
+            img->history = xrealloc(img->history, (img->n_history + 1) * sizeof(*img->history));
+            struct image_history *e = &img->history[img->n_history++];
+            memset(e, 0, sizeof(*e));
+            e->created_by = json_str(h, "created_by");
+            e->comment = json_str(h, "comment");
+            e->empty_layer = json_is_true(json_object_get(h, "empty_layer"));
+            json_t *hc = json_object_get(h, "created");
+            if (!json_is_string(hc) ||
+                time_parse_timestamp(json_string_value(hc), &e->created_ns, NULL) < 0)
+                e->created_ns = img->created_ns;
+        }
     if (!json_is_object(c))
         return;
     img->config.env = json_strv(json_object_get(c, "Env"));
@@ -208,6 +227,16 @@ image_from_manifest_entry(const struct members *m, json_t *entry, struct err **e
                 return NULL;
             }
             img->size += lm->size;
+            /* The i-th layer belongs to the i-th history entry that made a layer. */
+            size_t nth = 0;
+            for (size_t k = 0; k < img->n_history; k++) {
+                if (img->history[k].empty_layer)
+                    continue;
+                if (nth++ == i) {
+                    img->history[k].size = lm->size;
+                    break;
+                }
+            }
         }
     json_t *tags = json_object_get(entry, "RepoTags");
     if (json_is_array(tags))

@@ -42,6 +42,11 @@ image_unref(struct image *img)
     if (img == NULL || __atomic_sub_fetch(&img->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     strv_free(img->tags);
+    for (size_t i = 0; i < img->n_history; i++) {
+        free(img->history[i].created_by);
+        free(img->history[i].comment);
+    }
+    free(img->history);
     free(img->os);
     free(img->arch);
     image_config_fini(&img->config);

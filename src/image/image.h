@@ -20,6 +20,13 @@ struct image_config {
     char **exposed_ports;
 };
 
+struct image_history {
+    int64_t created_ns;
+    char *created_by, *comment;
+    bool empty_layer;
+    int64_t size; /* of its layer */
+};
+
 struct image {
     int refs;
     char id[IMAGE_ID_LEN + 1];
@@ -28,6 +35,8 @@ struct image {
     int64_t size;
     char *os, *arch;
     struct image_config config;
+    struct image_history *history;
+    size_t n_history;
     bool synthetic; /* made by a synthetic pull: no layers */
 };
 
