@@ -94,6 +94,10 @@ struct http_response *api_image_prune(struct http_request *req, void *app);
 struct http_response *api_image_history(struct http_request *req, void *app);
 struct http_response *api_system_df(struct http_request *req, void *app);
 
+struct http_response *api_archive_head(struct http_request *req, void *app);
+struct http_response *api_archive_get(struct http_request *req, void *app);
+struct http_response *api_archive_put(struct http_request *req, void *app);
+
 struct http_response *api_image_create(struct http_request *req, void *app);
 struct http_response *api_image_inspect(struct http_request *req, void *app);
 struct http_response *api_image_list(struct http_request *req, void *app);

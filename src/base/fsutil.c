@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,5 +68,26 @@ fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
         unlink(tmp);
         return -1;
     }
+    return 0;
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    /* FTW_PHYS: links are removed, never followed. */
+    int rc = flag == FTW_DP ? rmdir(path) : unlink(path);
+    return rc < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int
+fsutil_remove_tree(const char *path, struct err **err)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : err_errno(err, "stat %s", path);
+    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0)
+        return err_errno(err, "remove %s", path);
     return 0;
 }

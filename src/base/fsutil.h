@@ -15,4 +15,8 @@ int fsutil_mkdir_p(const char *path, mode_t mode, struct err **err);
 int fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                         struct err **err);
 
+/* Removes path and everything below it without following links (a symlink inside is removed,
+ * never followed) and without crossing into other file systems. Missing path: 0. */
+int fsutil_remove_tree(const char *path, struct err **err);
+
 #endif

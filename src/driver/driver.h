@@ -43,6 +43,9 @@ struct driver {
      * command could not run at all. Blocks until the command ends. */
     int (*exec)(struct engine *eng, struct container *c, struct exec *e, const struct exec_io *io,
                 struct err **err);
+    /* Filesystem: the host directory that stands for c's root (docker cp works inside it).
+     * *out is a new string. */
+    int (*root_path)(struct engine *eng, struct container *c, char **out, struct err **err);
     /* True when exec is possible in a container that is not running (synthetic only). */
     bool exec_when_stopped;
     /* Frees what the driver keeps for c (at remove). */

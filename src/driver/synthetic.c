@@ -3,13 +3,16 @@
  * docs/drivers.md: start writes the command line to the container's stdout and the container
  * exits with code 0 after 50 ms (200 ms with OpenStdin); stop ends it with code 0; kill ends it
  * with 137 for SIGKILL and 0 for any other signal; pause and unpause only change the state;
- * exec writes its command line to stdout and exits 0, also in a container that has exited.
+ * exec writes its command line to stdout and exits 0, also in a container that has exited; the
+ * filesystem is a per-container staging directory under the data root.
  */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/fsutil.h"
+#include "base/log.h"
 #include "base/xalloc.h"
 #include "driver/driver.h"
 #include "engine/container.h"
@@ -122,11 +125,34 @@ synth_exec(struct engine *eng, struct container *c, struct exec *e, const struct
     return 0;
 }
 
+/* A per-container staging directory is its filesystem, so docker cp round-trips. */
+static char *
+staging_dir(struct engine *eng, const struct container *c)
+{
+    return xasprintf("%s/containers/%s/staging", eng->data_root, c->id);
+}
+
+static int
+synth_root_path(struct engine *eng, struct container *c, char **out, struct err **err)
+{
+    char *dir = staging_dir(eng, c);
+    if (fsutil_mkdir_p(dir, 0755, err) < 0) {
+        free(dir);
+        return -1;
+    }
+    *out = dir;
+    return 0;
+}
+
 static void
 synth_cleanup(struct engine *eng, struct container *c)
 {
-    (void)eng;
-    (void)c;
+    cleanup_free char *dir = xasprintf("%s/containers/%s", eng->data_root, c->id);
+    struct err *err = NULL;
+    if (fsutil_remove_tree(dir, &err) < 0) {
+        LOG_WARN("cleanup of %.12s: %s", c->id, err->msg);
+        err_clear(&err);
+    }
 }
 
 const struct driver driver_synthetic = {
@@ -138,6 +164,7 @@ const struct driver driver_synthetic = {
     .pause = synth_pause,
     .unpause = synth_pause,
     .exec = synth_exec,
+    .root_path = synth_root_path,
     .exec_when_stopped = true, /* the seed lets synthetic containers exec after their exit */
     .cleanup = synth_cleanup,
 };

@@ -662,3 +662,21 @@ engine_network_disconnect(struct engine *eng, const char *net_ref, const char *c
     pthread_mutex_unlock(&eng->lock);
     return rc;
 }
+
+char *
+engine_container_root(struct engine *eng, const char *ref, char id_out[ID_LEN + 1],
+                      struct err **err)
+{
+    struct container *c = engine_container_get(eng, ref, err);
+    if (c == NULL)
+        return NULL;
+    char *root = NULL;
+    memcpy(id_out, c->id, ID_LEN + 1);
+    if (c->driver->root_path == NULL)
+        err_make(err, ERR_UNSUPPORTED, 0, "the %s driver has no filesystem access",
+                 c->driver->name);
+    else if (c->driver->root_path(eng, c, &root, err) < 0)
+        root = NULL;
+    container_unref(c);
+    return root;
+}

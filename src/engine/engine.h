@@ -102,6 +102,9 @@ int engine_container_pause(struct engine *eng, const char *ref, struct err **err
 int engine_container_unpause(struct engine *eng, const char *ref, struct err **err);
 int engine_container_rename(struct engine *eng, const char *ref, const char *new_name,
                             struct err **err);
+/* The host directory standing for the container's root (docker cp), a new string. */
+char *engine_container_root(struct engine *eng, const char *ref, char id_out[ID_LEN + 1],
+                            struct err **err);
 /* docker network connect / disconnect. */
 int engine_network_connect(struct engine *eng, const char *net_ref, const char *container_ref,
                            char *const *aliases, const char *ipv4, struct err **err);

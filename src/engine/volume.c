@@ -1,7 +1,6 @@
 #include "engine/volume.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,18 +141,6 @@ volume_users(struct engine *eng, const struct volume *v)
     return ids;
 }
 
-static int
-remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    /* FTW_PHYS: links are removed, never followed out of the volume. */
-    int rc = flag == FTW_DP ? rmdir(path) : unlink(path);
-    if (rc < 0 && errno != ENOENT)
-        LOG_WARN("volume remove: %s: %s", path, strerror(errno));
-    return 0;
-}
-
 int
 volume_remove(struct engine *eng, struct volume *v, struct err **err)
 {
@@ -175,7 +162,11 @@ volume_remove(struct engine *eng, struct volume *v, struct err **err)
     }
     strv_free(users);
     cleanup_free char *dir = xasprintf("%s/volumes/%s", eng->data_root, v->name);
-    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    struct err *rm_err = NULL;
+    if (fsutil_remove_tree(dir, &rm_err) < 0) {
+        LOG_WARN("volume %s: %s", v->name, rm_err->msg);
+        err_clear(&rm_err);
+    }
     map_del(&eng->volumes, v->name);
     struct event *ev = event_new("volume", "destroy", v->name);
     event_add_attr(ev, "driver", "local");
