@@ -98,12 +98,21 @@ struct http_response *api_archive_head(struct http_request *req, void *app);
 struct http_response *api_archive_get(struct http_request *req, void *app);
 struct http_response *api_archive_put(struct http_request *req, void *app);
 
+struct http_response *api_container_changes(struct http_request *req, void *app);
+struct http_response *api_container_export(struct http_request *req, void *app);
+struct http_response *api_container_update(struct http_request *req, void *app);
+struct http_response *api_commit(struct http_request *req, void *app);
+struct http_response *api_image_search(struct http_request *req, void *app);
+
 struct http_response *api_image_create(struct http_request *req, void *app);
 struct http_response *api_image_inspect(struct http_request *req, void *app);
 struct http_response *api_image_list(struct http_request *req, void *app);
 struct http_response *api_image_tag(struct http_request *req, void *app);
 struct http_response *api_image_remove(struct http_request *req, void *app);
 struct http_response *api_image_load(struct http_request *req, void *app);
+
+/* Docker's restart policy names and retry rule; ERR_INVALID with its messages. */
+int api_check_restart_policy(const char *name, int64_t retries, struct err **err);
 
 /* Validates the `h` and `w` query parameters of a resize (0..65535). */
 int api_check_resize(const struct http_request *req, struct err **err);

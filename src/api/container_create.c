@@ -5,6 +5,7 @@
 #include "api/api.h"
 #include "api/container_doc.h"
 #include "api/jsonx.h"
+#include "base/strv.h"
 #include "base/xalloc.h"
 
 void
@@ -47,6 +48,27 @@ host_config_defaults(void)
 static const char *const restart_policies[] = {"no", "always", "unless-stopped", "on-failure",
                                                NULL};
 
+int
+api_check_restart_policy(const char *name, int64_t retries, struct err **err)
+{
+    bool known = false;
+    for (size_t i = 0; restart_policies[i] != NULL && !known; i++)
+        known = strcmp(restart_policies[i], name) == 0;
+    if (!known)
+        return err_make(err, ERR_INVALID, 0,
+                        "invalid restart policy: unknown policy '%s'; use one of 'no', 'always', "
+                        "'on-failure', or 'unless-stopped'",
+                        name);
+    if (retries < 0)
+        return err_make(err, ERR_INVALID, 0,
+                        "invalid restart policy: maximum retry count cannot be negative");
+    if (retries > 0 && strcmp(name, "on-failure") != 0)
+        return err_make(err, ERR_INVALID, 0,
+                        "invalid restart policy: maximum retry count can only be used with "
+                        "'on-failure'");
+    return 0;
+}
+
 static int
 decode_host_config(json_t *hc_in, struct container_spec *spec, json_t **out, struct err **err)
 {
@@ -77,25 +99,9 @@ decode_host_config(json_t *hc_in, struct container_spec *spec, json_t **out, str
         name = xstrdup("no");
         json_object_set_new(rp, "Name", json_string("no"));
     }
-    bool known = false;
-    for (size_t i = 0; restart_policies[i] != NULL && !known; i++)
-        known = strcmp(restart_policies[i], name) == 0;
     bool auto_remove = false;
-    if (!known || jsonx_bool(hc, "AutoRemove", &auto_remove, err) < 0) {
-        if (!known)
-            err_make(err, ERR_INVALID, 0,
-                     "invalid restart policy: unknown policy '%s'; use one of 'no', 'always', "
-                     "'on-failure', or 'unless-stopped'",
-                     name);
-        free(name);
-        json_decref(hc);
-        return -1;
-    }
-    if (retries < 0 || (retries > 0 && strcmp(name, "on-failure") != 0)) {
-        err_make(err, ERR_INVALID, 0,
-                 retries < 0 ? "invalid restart policy: maximum retry count cannot be negative"
-                             : "invalid restart policy: maximum retry count can only be used "
-                               "with 'on-failure'");
+    if (api_check_restart_policy(name, retries, err) < 0 ||
+        jsonx_bool(hc, "AutoRemove", &auto_remove, err) < 0) {
         free(name);
         json_decref(hc);
         return -1;
@@ -141,6 +147,17 @@ decode_config(json_t *body, struct container_spec *s, struct err **err)
         jsonx_int(body, "StopTimeout", &stop_timeout, &has_timeout, err) < 0 ||
         jsonx_labels(body, "Labels", &s->labels, err) < 0)
         return -1;
+    json_t *ports = json_object_get(body, "ExposedPorts");
+    if (ports != NULL && !json_is_null(ports)) {
+        if (!json_is_object(ports))
+            return err_make(err, ERR_INVALID, 0, "json: cannot unmarshal ExposedPorts");
+        const char *port;
+        json_t *unused;
+        json_object_foreach(ports, port, unused)
+        {
+            s->exposed_ports = strv_append(s->exposed_ports, port);
+        }
+    }
     if (s->image == NULL || *s->image == '\0')
         return err_make(err, ERR_INVALID, 0,
                         "Config cannot be empty in order to create a container");

@@ -233,7 +233,7 @@ api_container_logs(struct http_request *req, void *app)
     }
     if (!l->want_out && !l->want_err) {
         free(l);
-        err_make(&err, ERR_INVALID, 0, "You must choose at least one stream");
+        err_make(&err, ERR_INVALID, 0, "Bad parameters: you must choose at least one stream");
         return api_error_response(&err);
     }
     struct container *c = engine_container_get(api->eng, http_param(req, "id"), &err);

@@ -115,6 +115,12 @@ encode_config(const struct container *c)
         json_object_set_new(cfg, "Volumes", json_null());
     if (json_object_get(cfg, "OnBuild") == NULL)
         json_object_set_new(cfg, "OnBuild", json_null());
+    if (s->exposed_ports != NULL && s->exposed_ports[0] != NULL) {
+        json_t *ports = json_object();
+        for (size_t i = 0; s->exposed_ports[i] != NULL; i++)
+            json_object_set_new(ports, s->exposed_ports[i], json_object());
+        json_object_set_new(cfg, "ExposedPorts", ports);
+    }
     if (s->stop_signal != NULL)
         json_object_set_new(cfg, "StopSignal", json_string(s->stop_signal));
     return cfg;
@@ -236,7 +242,7 @@ encode_list_item(const struct container *c)
                   "Labels", jsonx_from_labels(&c->spec.labels), "State",
                   container_status_name(c->state.status), "Status", status, "HostConfig",
                   "NetworkMode", c->spec.network_mode ? c->spec.network_mode : "default",
-                  "NetworkSettings", "Networks", "Mounts");
+                  "NetworkSettings", api_network_list_entry(c), "Mounts", api_mounts_json(c));
     free(command);
     return o;
 }
@@ -266,7 +272,7 @@ api_container_list(struct http_request *req, void *app)
         for (size_t j = 0; j < 7 && !ok; j++)
             ok = strcmp(statuses[j], sk->values[i]) == 0;
         if (!ok) {
-            err_make(&err, ERR_INVALID, 0, "invalid filter 'status=%s'", sk->values[i]);
+            err_make(&err, ERR_INVALID, 0, "Invalid filter 'status=%s'", sk->values[i]);
             filters_free(f);
             return api_error_response(&err);
         }

@@ -13,6 +13,8 @@
 #include "engine/engine.h"
 #include "engine/volume.h"
 #include "image/reference.h"
+#include "image/tarfs.h"
+#include "api/container_doc.h"
 
 struct http_response *
 api_container_top(struct http_request *req, void *app)
@@ -338,4 +340,99 @@ api_system_df(struct http_request *req, void *app)
     return http_response_json(200, json_pack("{s:I, s:o, s:o, s:o, s:[]}", "LayersSize", layers,
                                              "Images", images, "Containers", containers, "Volumes",
                                              volumes, "BuildCache"));
+}
+
+struct http_response *
+api_container_changes(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    char id[ID_LEN + 1];
+    char *root = engine_container_root(api->eng, http_param(req, "id"), id, &err);
+    if (root == NULL)
+        return api_error_response(&err);
+    /* The synthetic driver's filesystem starts empty: everything in it was added (Kind 1).
+     * dockerd answers null when nothing changed. */
+    char **paths = tarfs_list(root, &err);
+    free(root);
+    if (paths == NULL)
+        return api_error_response(&err);
+    json_t *out = paths[0] ? json_array() : json_null();
+    for (size_t i = 0; paths[i] != NULL; i++)
+        json_array_append_new(out, json_pack("{s:s, s:i}", "Path", paths[i], "Kind", 1));
+    strv_free(paths);
+    return http_response_json(200, out);
+}
+
+struct http_response *
+api_container_export(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    char id[ID_LEN + 1];
+    char *root = engine_container_root(api->eng, http_param(req, "id"), id, &err);
+    if (root == NULL)
+        return api_error_response(&err);
+    struct buf out;
+    buf_init(&out, 256 * 1024 * 1024);
+    int rc = tarfs_create(root, "/.", &out, &err);
+    free(root);
+    if (rc < 0) {
+        buf_fini(&out);
+        return api_error_response(&err);
+    }
+    struct http_response *r =
+        http_response_data(200, "application/x-tar", out.data ? out.data : "", out.len);
+    buf_fini(&out);
+    return r;
+}
+
+struct http_response *
+api_container_update(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    json_t *body = api_body_object(req, &err);
+    if (body == NULL)
+        return api_error_response(&err);
+    const char *id = http_param(req, "id");
+    json_t *rp = json_object_get(body, "RestartPolicy");
+    int rc = 0;
+    if (rp != NULL && !json_is_null(rp)) {
+        char *name = NULL;
+        int64_t retries = 0;
+        if (!json_is_object(rp) || jsonx_string(rp, "Name", &name, &err) < 0 ||
+            jsonx_int(rp, "MaximumRetryCount", &retries, NULL, &err) < 0)
+            rc = err ? -1 : err_make(&err, ERR_INVALID, 0, "json: cannot unmarshal RestartPolicy");
+        else if (api_check_restart_policy(name ? name : "no", retries, &err) < 0)
+            rc = -1;
+        else
+            rc = engine_container_set_restart(api->eng, id, name && *name ? name : "no",
+                                              (int)retries, &err);
+        free(name);
+    } else {
+        struct container *c = engine_container_get(api->eng, id, &err);
+        rc = c ? 0 : -1;
+        container_unref(c);
+    }
+    if (rc == 0) {
+        /* Resource limits are recorded and shown by inspect; the synthetic driver has no
+         * process to limit (a real driver applies them to the container's cgroup). */
+        pthread_mutex_lock(&api->eng->lock);
+        struct container *c = store_find_container(&api->eng->store, id, NULL);
+        struct container_doc *doc = c ? c->api_doc : NULL;
+        const char *k;
+        json_t *v;
+        if (doc != NULL)
+            json_object_foreach(body, k, v)
+            {
+                if (!json_is_null(v))
+                    json_object_set(doc->host_config, k, v);
+            }
+        pthread_mutex_unlock(&api->eng->lock);
+    }
+    json_decref(body);
+    if (rc < 0)
+        return api_error_response(&err);
+    return http_response_json(200, json_pack("{s:[]}", "Warnings"));
 }

@@ -58,12 +58,12 @@ api_image_inspect(struct http_request *req, void *app)
     json_object_set_new(o, "Id", json_string(img->id));
     json_object_set_new(o, "RepoTags", repo_tags(img));
     json_object_set_new(o, "RepoDigests", json_array());
-    json_object_set_new(o, "Parent", json_string(""));
-    json_object_set_new(o, "Comment", json_string(""));
+    json_object_set_new(o, "Parent", json_string(img->parent ? img->parent : ""));
+    json_object_set_new(o, "Comment", json_string(img->comment ? img->comment : ""));
     json_object_set_new(o, "Created", jsonx_time(img->created_ns));
     json_object_set_new(o, "Container", json_string(""));
     json_object_set_new(o, "DockerVersion", json_string(""));
-    json_object_set_new(o, "Author", json_string(""));
+    json_object_set_new(o, "Author", json_string(img->author ? img->author : ""));
     json_object_set_new(o, "Config", image_config_json(img));
     json_object_set_new(o, "Architecture", json_string(img->arch ? img->arch : ""));
     json_object_set_new(o, "Os", json_string(img->os));
@@ -71,7 +71,9 @@ api_image_inspect(struct http_request *req, void *app)
     json_object_set_new(o, "VirtualSize", json_integer(img->size));
     json_object_set_new(o, "GraphDriver",
                         json_pack("{s:{}, s:s}", "Data", "Name", api->backend->storage_driver));
-    json_object_set_new(o, "RootFS", json_pack("{s:s, s:[]}", "Type", "layers", "Layers"));
+    json_object_set_new(
+        o, "RootFS",
+        json_pack("{s:s, s:o}", "Type", "layers", "Layers", jsonx_from_strv_empty(img->diff_ids)));
     json_object_set_new(o, "Metadata", json_pack("{s:s}", "LastTagTime", "0001-01-01T00:00:00Z"));
     image_unref(img);
     return http_response_json(200, o);
@@ -190,6 +192,8 @@ append_line(struct pull_stream *p, json_t *obj)
     free(line);
 }
 
+static struct http_response *image_import(struct api *api, struct http_request *req);
+
 struct http_response *
 api_image_create(struct http_request *req, void *app)
 {
@@ -197,10 +201,10 @@ api_image_create(struct http_request *req, void *app)
     struct err *err = NULL;
     const char *from = http_query(req, "fromImage");
     const char *tag = http_query(req, "tag");
+    if ((from == NULL || *from == '\0') && http_query(req, "fromSrc") != NULL)
+        return image_import(api, req);
     if (from == NULL || *from == '\0') {
-        /* fromSrc (import) comes with the image store. */
-        err_make(&err, ERR_INVALID, 0,
-                 "fromImage is required (import with fromSrc is not supported yet)");
+        err_make(&err, ERR_INVALID, 0, "fromImage or fromSrc is required");
         return api_error_response(&err);
     }
     cleanup_free char *ref = tag && *tag && !strchr(from, '@')
@@ -294,4 +298,123 @@ api_image_load(struct http_request *req, void *app)
     }
     strv_free(loaded);
     return http_response_stream(200, "application/json", pull_produce, p, pull_free);
+}
+
+struct http_response *
+api_image_search(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    const char *term = http_query(req, "term");
+    int64_t limit;
+    if (http_query_int(req, "limit", 25, 1, 100, &limit, &err) < 0)
+        return api_error_response(&err);
+    struct filters *f = filters_json_parse(http_query(req, "filters"), &err);
+    static const char *const keys[] = {"is-automated", "is-official", "stars", NULL};
+    if (f == NULL || filters_check_keys(f, keys, &err) < 0) {
+        filters_free(f);
+        return api_error_response(&err);
+    }
+    if (term == NULL || *term == '\0') {
+        filters_free(f);
+        err_make(&err, ERR_INVALID, 0, "term is required");
+        return api_error_response(&err);
+    }
+    /* No registry is searched: the seed's search looks at the local tags (repositories whose
+     * familiar name contains the term). Local images have no stars and are not official. */
+    const struct filter_key *official = filters_find(f, "is-official");
+    const struct filter_key *automated = filters_find(f, "is-automated");
+    const struct filter_key *stars = filters_find(f, "stars");
+    bool none = (official && official->n_values && strcmp(official->values[0], "true") == 0) ||
+                (automated && automated->n_values && strcmp(automated->values[0], "true") == 0) ||
+                (stars && stars->n_values && atoi(stars->values[0]) > 0);
+    json_t *out = json_array();
+    char **seen = xcalloc(1, sizeof(char *));
+    pthread_mutex_lock(&api->eng->lock);
+    size_t n;
+    struct image **list = store_list_images(&api->eng->store, &n);
+    for (size_t i = 0; i < n && !none; i++) {
+        for (size_t t = 0; list[i]->tags[t] != NULL; t++) {
+            struct reference r;
+            if (reference_parse(list[i]->tags[t], &r, NULL) < 0)
+                continue;
+            char *repo = reference_repo_familiar(&r);
+            reference_fini(&r);
+            if (strstr(repo, term) != NULL && !strv_contains(seen, repo) &&
+                json_array_size(out) < (size_t)limit) {
+                seen = strv_append(seen, repo);
+                json_array_append_new(out, json_pack("{s:s, s:s, s:b, s:b, s:i}", "name", repo,
+                                                     "description", "", "is_official", 0,
+                                                     "is_automated", 0, "star_count", 0));
+            }
+            free(repo);
+        }
+    }
+    pthread_mutex_unlock(&api->eng->lock);
+    free(list);
+    strv_free(seen);
+    filters_free(f);
+    return http_response_json(200, out);
+}
+
+/* POST /images/create?fromSrc=-: docker import of the request body. */
+static struct http_response *
+image_import(struct api *api, struct http_request *req)
+{
+    struct err *err = NULL;
+    const char *src = http_query(req, "fromSrc");
+    if (strcmp(src, "-") != 0) {
+        err_make(&err, ERR_UNSUPPORTED, 0,
+                 "import from a URL is not supported (no network access): use fromSrc=-");
+        return api_error_response(&err);
+    }
+    const char *repo = http_query(req, "repo");
+    const char *tag = http_query(req, "tag");
+    cleanup_free char *ref =
+        repo && *repo ? (tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo)) : NULL;
+    char **changes = http_query_all(req, "changes");
+    char id[72];
+    int rc = engine_image_import(api->eng, req->body.data ? req->body.data : "", req->body.len, ref,
+                                 http_query(req, "message"), changes, id, &err);
+    strv_free(changes);
+    if (rc < 0)
+        return api_error_response(&err);
+    struct pull_stream *p = xcalloc(1, sizeof(*p));
+    append_line(p, json_pack("{s:s}", "status", id));
+    return http_response_stream(200, "application/json", pull_produce, p, pull_free);
+}
+
+struct http_response *
+api_commit(struct http_request *req, void *app)
+{
+    struct api *api = app;
+    struct err *err = NULL;
+    const char *container = http_query(req, "container");
+    if (container == NULL || *container == '\0') {
+        err_make(&err, ERR_INVALID, 0, "No container name or ID supplied");
+        return api_error_response(&err);
+    }
+    if (req->body.len > 0) {
+        json_t *body = json_loadb(req->body.data, req->body.len, 0, NULL);
+        bool empty = json_is_null(body) || (json_is_object(body) && json_object_size(body) == 0);
+        json_decref(body);
+        if (!empty) {
+            /* A config override in the body is not merged yet: say so rather than drop it. */
+            err_make(&err, ERR_UNSUPPORTED, 0,
+                     "a config in the commit body is not supported yet: use changes");
+            return api_error_response(&err);
+        }
+    }
+    const char *repo = http_query(req, "repo");
+    const char *tag = http_query(req, "tag");
+    cleanup_free char *ref =
+        repo && *repo ? (tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo)) : NULL;
+    char **changes = http_query_all(req, "changes");
+    char id[72];
+    int rc = engine_container_commit(api->eng, container, ref, http_query(req, "comment"),
+                                     http_query(req, "author"), changes, id, &err);
+    strv_free(changes);
+    if (rc < 0)
+        return api_error_response(&err);
+    return http_response_json(201, json_pack("{s:s}", "Id", id));
 }

@@ -1,6 +1,7 @@
 #include "api/jsonx.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/strv.h"
 #include "base/timeutil.h"
@@ -129,7 +130,19 @@ jsonx_time(int64_t ns)
 {
     if (ns == 0)
         return json_string("0001-01-01T00:00:00Z");
+    /* Go's JSON times are RFC3339Nano, which drops trailing zeros of the fraction (logs use
+     * the fixed nine digits instead: compat-notes 14). */
     char buf[TIME_RFC3339_MAX];
     time_format_rfc3339nano(ns, buf, sizeof(buf));
+    char *dot = strchr(buf, '.');
+    char *z = strchr(buf, 'Z');
+    if (dot != NULL && z != NULL) {
+        char *end = z;
+        while (end > dot + 1 && end[-1] == '0')
+            end--;
+        if (end == dot + 1)
+            end = dot;
+        memmove(end, z, strlen(z) + 1);
+    }
     return json_string(buf);
 }

@@ -75,13 +75,12 @@ char **
 strv_env_merge(char *const *base, char *const *over)
 {
     char **out = xcalloc(1, sizeof(char *));
-    for (size_t i = 0; base != NULL && base[i] != NULL; i++) {
-        long j = env_find(over, base[i]);
-        out = strv_append(out, j >= 0 ? over[j] : base[i]);
-    }
     for (size_t i = 0; over != NULL && over[i] != NULL; i++)
-        if (env_find(base, over[i]) < 0 && env_find(out, over[i]) < 0)
+        if (env_find(out, over[i]) < 0)
             out = strv_append(out, over[i]);
+    for (size_t i = 0; base != NULL && base[i] != NULL; i++)
+        if (env_find(out, base[i]) < 0)
+            out = strv_append(out, base[i]);
     return out;
 }
 

@@ -15,8 +15,8 @@ void strv_free(char **v);
 char **strv_append(char **v, const char *s);
 bool strv_contains(char *const *v, const char *s);
 /*
- * Merges KEY=VALUE lists the way Docker merges image and container Env: every entry of base,
- * with the value from over where over has the same key, then the keys only over has, in order.
+ * Merges KEY=VALUE lists the way dockerd merges image and container Env: the entries of over
+ * first, in order, then those of base whose key over does not set.
  * Returns a new array.
  */
 char **strv_env_merge(char *const *base, char *const *over);

@@ -38,6 +38,7 @@ container_spec_fini(struct container_spec *s)
     strv_free(s->cmd);
     strv_free(s->entrypoint);
     labels_fini(&s->labels);
+    strv_free(s->exposed_ports);
     free(s->restart_policy);
     free(s->network_mode);
     memset(s, 0, sizeof(*s));

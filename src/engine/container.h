@@ -37,6 +37,7 @@ struct container_spec {
     bool tty, open_stdin, stdin_once, attach_stdin, attach_stdout, attach_stderr;
     int stop_timeout; /* seconds, -1: the default (10) */
     struct labels labels;
+    char **exposed_ports; /* "8080/tcp"; the image's merged with the request's */
     /* Host side */
     char *restart_policy; /* "no", "always", "unless-stopped", "on-failure" */
     int restart_max_retries;

@@ -76,6 +76,9 @@ merge_image_config(struct container_spec *s, const struct image *img)
     }
     if (s->stop_signal == NULL && ic->stop_signal != NULL)
         s->stop_signal = xstrdup(ic->stop_signal);
+    for (size_t i = 0; ic->exposed_ports != NULL && ic->exposed_ports[i] != NULL; i++)
+        if (!strv_contains(s->exposed_ports, ic->exposed_ports[i]))
+            s->exposed_ports = strv_append(s->exposed_ports, ic->exposed_ports[i]);
     for (size_t i = 0; i < ic->labels.n; i++) {
         bool set = false;
         for (size_t j = 0; j < s->labels.n && !set; j++)
@@ -420,7 +423,7 @@ engine_container_kill(struct engine *eng, const char *ref, int signal, struct er
 {
     struct container *c = engine_container_get(eng, ref, err);
     if (c == NULL)
-        return -1;
+        return err_wrap(err, "Cannot kill container: %s", ref);
     pthread_mutex_lock(&eng->lock);
     if (!container_is_running(c)) {
         pthread_mutex_unlock(&eng->lock);
@@ -453,12 +456,8 @@ engine_container_restart(struct engine *eng, const char *ref, int timeout_s, str
         rc = -1;
     }
     err_clear(&stop_err);
-    if (rc == 0) {
-        pthread_mutex_lock(&eng->lock);
-        c->state.restart_count++;
-        pthread_mutex_unlock(&eng->lock);
+    if (rc == 0) /* RestartCount counts policy restarts only, as in dockerd */
         rc = start_locked_out(eng, c, err);
-    }
     if (rc == 0) {
         pthread_mutex_lock(&eng->lock);
         emit(eng, c, "restart", NULL);
@@ -496,12 +495,11 @@ remove_container(struct engine *eng, struct container *c, bool force, bool remov
     }
     bool running = container_is_running(c);
     if (running && !force) {
-        char short_id[SHORT_ID_LEN + 1];
         pthread_mutex_unlock(&eng->lock);
         return err_make(err, ERR_CONFLICT, 0,
                         "You cannot remove a running container %s. Stop the container before "
                         "attempting removal or force remove",
-                        container_short_id(c, short_id));
+                        c->id);
     }
     c->state.stopped_by_user = true;
     pthread_mutex_unlock(&eng->lock);
@@ -561,7 +559,9 @@ set_paused(struct engine *eng, const char *ref, bool pause, struct err **err)
         return -1;
     pthread_mutex_lock(&eng->lock);
     int rc = 0;
-    if (!container_is_running(c))
+    if (!pause && c->state.status != CONTAINER_PAUSED)
+        rc = err_make(err, ERR_CONFLICT, 0, "Container %s is not paused", c->id);
+    else if (!container_is_running(c))
         rc = err_make(err, ERR_CONFLICT, 0, "Container %s is not running", c->id);
     else if (pause && c->state.status == CONTAINER_PAUSED)
         rc = err_make(err, ERR_CONFLICT, 0, "Container %s is already paused", c->id);
@@ -598,17 +598,22 @@ engine_container_unpause(struct engine *eng, const char *ref, struct err **err)
 int
 engine_container_rename(struct engine *eng, const char *ref, const char *new_name, struct err **err)
 {
-    if (name_validate(new_name, err) < 0)
-        return -1;
     cleanup_free char *slashed =
         new_name[0] == '/' ? xstrdup(new_name) : xasprintf("/%s", new_name);
+    if (name_validate(slashed, err) < 0)
+        return err_wrap(err, "Error when allocating new name");
     pthread_mutex_lock(&eng->lock);
     struct container *c = store_find_container(&eng->store, ref, err);
     int rc = -1;
-    if (c != NULL) {
+    if (c != NULL && strcmp(c->name, slashed) == 0) {
+        err_make(err, ERR_INVALID, 0,
+                 "Renaming a container with the same name as its current name");
+    } else if (c != NULL) {
         cleanup_free char *old = xstrdup(c->name + 1);
         rc = store_rename_container(&eng->store, c, slashed, err);
-        if (rc == 0)
+        if (rc < 0)
+            err_wrap(err, "Error when allocating new name");
+        else
             emit(eng, c, "rename", "oldName", old, NULL);
     }
     pthread_mutex_unlock(&eng->lock);
@@ -679,4 +684,26 @@ engine_container_root(struct engine *eng, const char *ref, char id_out[ID_LEN + 
         root = NULL;
     container_unref(c);
     return root;
+}
+
+int
+engine_container_set_restart(struct engine *eng, const char *ref, const char *policy,
+                             int max_retries, struct err **err)
+{
+    pthread_mutex_lock(&eng->lock);
+    int rc = -1;
+    struct container *c = store_find_container(&eng->store, ref, err);
+    if (c != NULL && c->spec.auto_remove && strcmp(policy, "no") != 0) {
+        err_make(
+            err, ERR_CONFLICT, 0,
+            "Restart policy cannot be updated because AutoRemove is enabled for the container");
+    } else if (c != NULL) {
+        free(c->spec.restart_policy);
+        c->spec.restart_policy = xstrdup(policy);
+        c->spec.restart_max_retries = max_retries;
+        emit(eng, c, "update", NULL);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&eng->lock);
+    return rc;
 }

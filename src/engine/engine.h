@@ -102,6 +102,9 @@ int engine_container_pause(struct engine *eng, const char *ref, struct err **err
 int engine_container_unpause(struct engine *eng, const char *ref, struct err **err);
 int engine_container_rename(struct engine *eng, const char *ref, const char *new_name,
                             struct err **err);
+/* docker update --restart: ERR_CONFLICT when AutoRemove is set and the policy is not "no". */
+int engine_container_set_restart(struct engine *eng, const char *ref, const char *policy,
+                                 int max_retries, struct err **err);
 /* The host directory standing for the container's root (docker cp), a new string. */
 char *engine_container_root(struct engine *eng, const char *ref, char id_out[ID_LEN + 1],
                             struct err **err);
@@ -169,6 +172,17 @@ int engine_image_tag(struct engine *eng, const char *source, const char *target,
  * names (familiar tags, or "ID sha256:..." for untagged images). */
 int engine_image_load(struct engine *eng, const void *data, size_t len, char ***loaded,
                       struct err **err);
+
+/* docker import of a rootfs tar (plain or compressed): one layer, config from changes (the
+ * --change instructions, NULL-ended), history comment message; tagged as `tag` when given. */
+int engine_image_import(struct engine *eng, const void *data, size_t len, const char *tag,
+                        const char *message, char *const *changes, char id_out[72],
+                        struct err **err);
+/* docker commit: a new image from the container's config (with changes applied) on its image's
+ * layers; tagged as `tag` when given. */
+int engine_container_commit(struct engine *eng, const char *ref, const char *tag,
+                            const char *comment, const char *author, char *const *changes,
+                            char id_out[72], struct err **err);
 
 /* One line of DELETE /images' answer: an untagged reference or a deleted ID. */
 struct image_removal {

@@ -73,7 +73,7 @@ filters_check_keys(const struct filters *f, const char *const *allowed, struct e
         for (const char *const *a = allowed; *a != NULL && !ok; a++)
             ok = strcmp(*a, f->keys[i].key) == 0;
         if (!ok)
-            return err_make(err, ERR_INVALID, 0, "invalid filter '%s'", f->keys[i].key);
+            return err_make(err, ERR_INVALID, 0, "Invalid filter '%s'", f->keys[i].key);
     }
     return 0;
 }

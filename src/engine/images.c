@@ -9,6 +9,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "engine/engine.h"
+#include "image/changes.h"
 #include "image/docker_archive.h"
 #include "image/reference.h"
 
@@ -201,17 +202,11 @@ engine_image_remove(struct engine *eng, const char *ref, bool force, struct imag
         add_removal(out, n, familiar_of(img->tags[i]), NULL);
     for (size_t i = 0; i < *n; i++)
         emit_image(eng, "untag", img, img->id);
-    if (user == NULL) {
-        add_removal(out, n, NULL, xstrdup(img->id));
-        emit_image(eng, "delete", img, img->id);
-        store_remove_image(&eng->store, img);
-    } else {
-        /* Forced while a stopped container uses it: the tags go, the image stays. */
-        char **tags = strv_dup(img->tags);
-        for (size_t i = 0; tags[i] != NULL; i++)
-            store_untag(&eng->store, tags[i]);
-        strv_free(tags);
-    }
+    /* Here nothing uses it, or only stopped containers and force is given: dockerd deletes it
+     * (those containers keep its ID). */
+    add_removal(out, n, NULL, xstrdup(img->id));
+    emit_image(eng, "delete", img, img->id);
+    store_remove_image(&eng->store, img);
 done:
     pthread_mutex_unlock(&eng->lock);
     image_unref(img);
@@ -262,4 +257,121 @@ engine_image_load(struct engine *eng, const void *data, size_t len, char ***load
     free(imgs);
     *loaded = names;
     return 0;
+}
+
+/* Stores img (sealed) and tags it. Lock not held. */
+static int
+store_new_image(struct engine *eng, struct image *img, const char *tag, const char *action,
+                struct err **err)
+{
+    cleanup_free char *full = NULL;
+    if (tag != NULL && *tag != '\0') {
+        struct reference r;
+        if (reference_parse(tag, &r, err) < 0)
+            return -1;
+        full = reference_full(&r);
+        reference_fini(&r);
+    }
+    free(image_seal(img));
+    pthread_mutex_lock(&eng->lock);
+    struct image *existing = map_get(&eng->store.images, img->id);
+    struct image *target = existing ? existing : img;
+    if (existing == NULL)
+        store_add_image(&eng->store, img);
+    if (full != NULL)
+        store_tag_image(&eng->store, target, full);
+    emit_image(eng, action, target, target->id);
+    pthread_mutex_unlock(&eng->lock);
+    return 0;
+}
+
+int
+engine_image_import(struct engine *eng, const void *data, size_t len, const char *tag,
+                    const char *message, char *const *changes, char id_out[72], struct err **err)
+{
+    char diff[72];
+    int64_t size;
+    if (image_layer_digest(data, len, diff, &size, err) < 0)
+        return -1;
+    struct image *img = image_new();
+    img->created_ns = time_now_ns();
+    img->arch = xstrdup(eng->host.arch);
+    img->size = size;
+    img->diff_ids = strv_append(img->diff_ids, diff);
+    img->comment = message && *message ? xstrdup(message) : NULL;
+    for (size_t i = 0; changes != NULL && changes[i] != NULL; i++) {
+        if (image_apply_change(&img->config, changes[i], err) < 0) {
+            image_unref(img);
+            return -1;
+        }
+    }
+    image_add_history(img, img->created_ns, NULL, message && *message ? message : "Imported from -",
+                      false, size);
+    int rc = store_new_image(eng, img, tag, "import", err);
+    if (rc == 0)
+        memcpy(id_out, img->id, IMAGE_ID_LEN + 1);
+    image_unref(img);
+    return rc;
+}
+
+int
+engine_container_commit(struct engine *eng, const char *ref, const char *tag, const char *comment,
+                        const char *author, char *const *changes, char id_out[72], struct err **err)
+{
+    struct image *img = image_new();
+    pthread_mutex_lock(&eng->lock);
+    struct container *c = store_find_container(&eng->store, ref, err);
+    struct image *parent = c ? map_get(&eng->store.images, c->image_id) : NULL;
+    if (c != NULL && parent == NULL)
+        err_make(err, ERR_NOT_FOUND, 0, "No such image: %s", c->image_id);
+    if (parent == NULL) {
+        pthread_mutex_unlock(&eng->lock);
+        image_unref(img);
+        return -1;
+    }
+    /* The container's effective config becomes the image's. */
+    img->config.env = strv_dup(c->spec.env);
+    img->config.cmd = strv_dup(c->spec.cmd);
+    img->config.entrypoint = strv_dup(c->spec.entrypoint);
+    img->config.working_dir = c->spec.working_dir ? xstrdup(c->spec.working_dir) : NULL;
+    img->config.user = c->spec.user ? xstrdup(c->spec.user) : NULL;
+    img->config.stop_signal = c->spec.stop_signal ? xstrdup(c->spec.stop_signal) : NULL;
+    for (size_t i = 0; i < c->spec.labels.n; i++)
+        labels_add(&img->config.labels, c->spec.labels.keys[i], c->spec.labels.values[i]);
+    img->config.exposed_ports = strv_dup(c->spec.exposed_ports);
+    strv_free(img->diff_ids);
+    img->diff_ids = strv_dup(parent->diff_ids);
+    for (size_t i = 0; i < parent->n_history; i++) {
+        const struct image_history *h = &parent->history[i];
+        image_add_history(img, h->created_ns, h->created_by, h->comment, h->empty_layer, h->size);
+    }
+    img->parent = xstrdup(parent->id);
+    img->size = parent->size;
+    img->arch = parent->arch ? xstrdup(parent->arch) : xstrdup(eng->host.arch);
+    char cid[ID_LEN + 1];
+    memcpy(cid, c->id, sizeof(cid));
+    cleanup_free char *cmdline = xstrdup(c->path);
+    pthread_mutex_unlock(&eng->lock);
+    img->created_ns = time_now_ns();
+    img->comment = comment && *comment ? xstrdup(comment) : NULL;
+    img->author = author && *author ? xstrdup(author) : NULL;
+    for (size_t i = 0; changes != NULL && changes[i] != NULL; i++) {
+        if (image_apply_change(&img->config, changes[i], err) < 0) {
+            image_unref(img);
+            return -1;
+        }
+    }
+    /* The synthetic driver's writes live in its staging directory, not in layers: the commit
+     * adds no layer, and its history entry says so. */
+    image_add_history(img, img->created_ns, cmdline, comment, true, 0);
+    int rc = store_new_image(eng, img, tag, "commit", err);
+    if (rc == 0) {
+        memcpy(id_out, img->id, IMAGE_ID_LEN + 1);
+        struct event *ev = event_new("container", "commit", cid);
+        event_add_attr(ev, "comment", comment ? comment : "");
+        event_add_attr(ev, "imageID", img->id);
+        events_publish(eng->events, ev);
+    }
+    image_unref(img);
+    return rc;
 }

@@ -225,6 +225,18 @@ store_find_image(struct store *s, const char *ref, struct err **err)
         if (found == 1)
             return img;
     }
+    /* Docker names the image in its familiar form with the tag ("busybox:latest"), and a
+     * reference that is not even valid is a 400. */
+    struct reference bad;
+    if (strncmp(ref, "sha256:", 7) != 0 && !id_is_prefix(ref) &&
+        reference_parse(ref, &bad, err) < 0)
+        return NULL;
+    if (strncmp(ref, "sha256:", 7) != 0 && !id_is_prefix(ref)) {
+        cleanup_free char *fam = reference_familiar(&bad);
+        reference_fini(&bad);
+        err_make(err, ERR_NOT_FOUND, 0, "No such image: %s", fam);
+        return NULL;
+    }
     err_make(err, ERR_NOT_FOUND, 0, "No such image: %s", ref);
     return NULL;
 }

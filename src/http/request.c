@@ -6,6 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/strv.h"
+#include "base/xalloc.h"
+
 const char *
 http_param(const struct http_request *req, const char *name)
 {
@@ -16,6 +19,29 @@ const char *
 http_query(const struct http_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct query_all {
+    const char *name;
+    char **values;
+};
+
+static enum MHD_Result
+collect_value(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct query_all *q = cls;
+    if (key != NULL && strcmp(key, q->name) == 0)
+        q->values = strv_append(q->values, value ? value : "");
+    return MHD_YES;
+}
+
+char **
+http_query_all(const struct http_request *req, const char *name)
+{
+    struct query_all q = {.name = name, .values = xcalloc(1, sizeof(char *))};
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, collect_value, &q);
+    return q.values;
 }
 
 const char *

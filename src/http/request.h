@@ -38,6 +38,9 @@ struct http_request {
 const char *http_param(const struct http_request *req, const char *name);
 /* The query argument name, decoded, or NULL when absent. */
 const char *http_query(const struct http_request *req, const char *name);
+/* Every value of a repeated query argument (`changes=a&changes=b`), in order; a malloc'd
+ * NULL-ended list (empty when absent). */
+char **http_query_all(const struct http_request *req, const char *name);
 /* A request header (case-insensitive name), or NULL. */
 const char *http_header(const struct http_request *req, const char *name);
 /*

@@ -144,6 +144,15 @@ decode_image_config(json_t *root, struct image *img)
     int64_t ns;
     if (json_is_string(created) && time_parse_timestamp(json_string_value(created), &ns, NULL) == 0)
         img->created_ns = ns;
+    json_t *rootfs = json_object_get(root, "rootfs");
+    json_t *diffs = json_is_object(rootfs) ? json_object_get(rootfs, "diff_ids") : NULL;
+    if (json_is_array(diffs)) {
+        char **ids = json_strv(diffs);
+        strv_free(img->diff_ids);
+        img->diff_ids = ids;
+    }
+    img->comment = json_str(root, "comment");
+    img->author = json_str(root, "author");
     json_t *hist = json_object_get(root, "history");
     size_t i;
     json_t *h;

@@ -37,6 +37,9 @@ struct image {
     struct image_config config;
     struct image_history *history;
     size_t n_history;
+    char **diff_ids; /* rootfs layers, "sha256:..." (never NULL) */
+    char *parent;    /* image ID of the parent (commit), or NULL */
+    char *comment, *author;
     bool synthetic; /* made by a synthetic pull: no layers */
 };
 
@@ -44,5 +47,14 @@ struct image *image_new(void);
 void image_ref(struct image *img);
 void image_unref(struct image *img);
 void image_config_fini(struct image_config *c);
+/* Appends a history entry (strings copied, NULL allowed). */
+void image_add_history(struct image *img, int64_t created_ns, const char *created_by,
+                       const char *comment, bool empty_layer, int64_t size);
+/*
+ * Serializes img's config as an image-spec config blob (architecture, os, created, author,
+ * comment, config, rootfs with diff_ids, history) and sets img->id to its sha256, as an image
+ * built or imported here is identified. Returns the blob (malloc'd).
+ */
+char *image_seal(struct image *img);
 
 #endif

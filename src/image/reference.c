@@ -133,8 +133,7 @@ reference_parse(const char *ref, struct reference *out, struct err **err)
         if (isupper((unsigned char)*p)) {
             reference_fini(&r);
             return err_make(err, ERR_INVALID, 0,
-                            "invalid reference format: repository name (%.64s) must be lowercase",
-                            path);
+                            "invalid reference format: repository name must be lowercase");
         }
     }
     if (!valid_domain(r.domain) || !valid_path(path)) {

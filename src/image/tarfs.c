@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/strv.h"
 #include "base/xalloc.h"
+
+#include <ftw.h>
 
 /* Go's os.FileMode bits. */
 enum {
@@ -323,4 +327,37 @@ tarfs_create(const char *root, const char *path, struct buf *out, struct err **e
     free(top);
     free(src);
     return rc;
+}
+
+static char **list_acc;
+static size_t list_root_len;
+static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+list_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    if (ftw->level > 0)
+        list_acc = strv_append(list_acc, path + list_root_len);
+    return 0;
+}
+
+char **
+tarfs_list(const char *root, struct err **err)
+{
+    /* nftw has no context argument: one walk at a time. */
+    pthread_mutex_lock(&list_lock);
+    list_acc = xcalloc(1, sizeof(char *));
+    list_root_len = strlen(root);
+    int rc = nftw(root, list_entry, 16, FTW_PHYS | FTW_MOUNT);
+    char **out = list_acc;
+    list_acc = NULL;
+    pthread_mutex_unlock(&list_lock);
+    if (rc != 0) {
+        strv_free(out);
+        err_errno(err, "list %s", root);
+        return NULL;
+    }
+    return out;
 }

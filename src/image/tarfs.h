@@ -34,4 +34,8 @@ int tarfs_extract(const char *root, const char *path, const void *data, size_t l
  * basename of path ("dir/." archives the contents). */
 int tarfs_create(const char *root, const char *path, struct buf *out, struct err **err);
 
+/* Every path under root, "/"-rooted, parents before children (a malloc'd NULL-ended list), or
+ * NULL with *err. */
+char **tarfs_list(const char *root, struct err **err);
+
 #endif

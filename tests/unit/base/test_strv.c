@@ -25,10 +25,10 @@ test_env_merge_by_key(void **state)
     char **req = list("B=20", "C=3", "PATH=/usr/bin");
     char **m = strv_env_merge(image, req);
     assert_int_equal(strv_len(m), 4);
-    assert_string_equal(m[0], "PATH=/usr/bin"); /* image order, request values */
-    assert_string_equal(m[1], "A=1");
-    assert_string_equal(m[2], "B=20");
-    assert_string_equal(m[3], "C=3"); /* request-only keys after */
+    assert_string_equal(m[0], "B=20"); /* the request's entries first, as dockerd */
+    assert_string_equal(m[1], "C=3");
+    assert_string_equal(m[2], "PATH=/usr/bin");
+    assert_string_equal(m[3], "A=1"); /* then the image's other keys */
     assert_string_equal(strv_env_get(m, "B"), "20");
     assert_null(strv_env_get(m, "PAT"));
     strv_free(m);

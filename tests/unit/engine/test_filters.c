@@ -52,7 +52,7 @@ test_check_keys(void **state)
     filters_add(f, "bogus", "x");
     assert_int_equal(filters_check_keys(f, allowed, &err), -1);
     assert_int_equal(err->kind, ERR_INVALID);
-    assert_string_equal(err->msg, "invalid filter 'bogus'");
+    assert_string_equal(err->msg, "Invalid filter 'bogus'");
     err_clear(&err);
     filters_free(f);
 }

@@ -1,0 +1,309 @@
+"""Images: load, list, inspect, tag, remove, errors.
+
+Uses the images of tests/images (loaded once per session by `loaded_images`) and, for removals,
+throw-away variants of busybox with their own IDs, so the shared images are never removed.
+Statuses and messages are dockerd's (20.10, API 1.41); see the notes where newer dockerd words
+a message differently.
+"""
+
+import json
+import re
+import tarfile
+from urllib.parse import quote
+
+import docker
+import pytest
+
+from images_fixture import (  # noqa: F401 (fixtures)
+    APP,
+    BUSYBOX,
+    IMAGE_PATH_ENV,
+    api,
+    loaded_images,
+    names,
+    unique,
+    variant_image,
+)
+
+pytestmark = pytest.mark.usefixtures("loaded_images")
+
+CREATED = "2024-01-01T00:00:00Z"
+
+
+def short(image_id):
+    return image_id.split(":")[-1][:12]
+
+
+def archive_config(path):
+    """The image config document of a docker-archive."""
+    with tarfile.open(path) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+        return json.load(tar.extractfile(manifest[0]["Config"]))
+
+
+@pytest.fixture
+def tags(cli):
+    """Gives unique tags of the form sockerless-e2e/NAME:TAG; removes them afterwards."""
+    given = []
+
+    def make(name="tag"):
+        given.append(unique(f"sockerless-e2e/{name}") + ":t1")
+        return given[-1]
+
+    yield make
+    for tag in given:
+        cli("rmi", tag)
+
+
+# --- load and list ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tag", [BUSYBOX, APP])
+def test_load_prints_the_loaded_tag(loaded_images, tag):
+    assert loaded_images.load_stdout[tag] == f"Loaded image: {tag}\n"
+
+
+def test_load_of_a_new_image(variant_image, api):
+    tag, image_id, result = variant_image()
+    assert (result.stdout, result.stderr) == (f"Loaded image: {tag}\n", "")
+    status, body = api.get(f"/images/{tag}/json")
+    assert status == 200
+    assert (body["Id"], body["RepoTags"]) == (image_id, [tag])
+
+
+@pytest.mark.parametrize("tag", [BUSYBOX, APP])
+def test_image_ids_are_the_build_scripts(loaded_images, api, tag):
+    status, body = api.get(f"/images/{tag}/json")
+    assert status == 200
+    assert body["Id"] == loaded_images.ids[tag]
+    assert tag in body["RepoTags"]
+
+
+def test_docker_images_lists_them(cli, loaded_images):
+    result = cli("images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}")
+    assert result.returncode == 0, result.stderr
+    listed = set(result.stdout.splitlines())
+    for tag in (BUSYBOX, APP):
+        assert f"{tag} {loaded_images.ids[tag]}" in listed, result.stdout
+
+
+def test_image_list_entry(api, loaded_images):
+    status, entries = api.get("/images/json")
+    assert status == 200
+    by_id = {e["Id"]: e for e in entries}
+    app = by_id[loaded_images.ids[APP]]
+    assert APP in app["RepoTags"]
+    assert app["Created"] == 1704067200
+    assert app["Labels"] == {"org.sockerless.test": "app"}
+    assert app["ParentId"] == ""
+    assert app["Size"] > 0
+    busybox = by_id[loaded_images.ids[BUSYBOX]]
+    assert BUSYBOX in busybox["RepoTags"]
+    assert busybox["Size"] > 0
+
+
+def test_image_list_reference_filter(api, loaded_images):
+    flt = quote(json.dumps({"reference": ["sockerless-test/app"]}))
+    status, entries = api.get(f"/images/json?filters={flt}")
+    assert status == 200
+    assert [e["Id"] for e in entries] == [loaded_images.ids[APP]]
+
+
+# --- inspect ------------------------------------------------------------------------------------
+
+
+def test_inspect_matches_the_archive(api, loaded_images):
+    status, body = api.get(f"/images/{APP}/json")
+    assert status == 200
+    config = archive_config(loaded_images.archives[APP])
+    assert (body["Os"], body["Architecture"]) == ("linux", config["architecture"])
+    assert body["RootFS"] == {"Type": "layers", "Layers": config["rootfs"]["diff_ids"]}
+    c = body["Config"]
+    assert c["Env"] == [IMAGE_PATH_ENV, "GREETING=hi"]
+    assert c["Cmd"] == ["default-arg"]
+    assert c["Entrypoint"] == ["/bin/sh", "/app/run.sh"]
+    assert c["WorkingDir"] == "/app"
+    assert c["User"] == ""
+    assert c["Labels"] == {"org.sockerless.test": "app"}
+    assert c["ExposedPorts"] == {"8080/tcp": {}}
+    assert body["Size"] > 0
+    assert body["Created"] == CREATED  # RFC 3339 with the fraction's trailing zeros dropped
+
+
+@pytest.mark.parametrize("ref", ["sockerless-test/busybox", "full-id", "short-id", "hex-prefix"])
+def test_inspect_by_name_and_id(api, loaded_images, ref):
+    image_id = loaded_images.ids[BUSYBOX]
+    ref = {
+        "full-id": image_id, "short-id": short(image_id), "hex-prefix": short(image_id)[:6],
+    }.get(ref, ref)
+    status, body = api.get(f"/images/{ref}/json")
+    assert status == 200, body
+    assert body["Id"] == image_id
+
+
+def test_docker_py_image(dclient, loaded_images):
+    image = dclient.images.get(APP)
+    assert image.id == loaded_images.ids[APP]
+    assert APP in image.tags
+    assert image.labels == {"org.sockerless.test": "app"}
+
+
+@pytest.mark.parametrize(
+    "ref, normalized",
+    [
+        ("sockerless-e2e/no-such-image", "sockerless-e2e/no-such-image:latest"),
+        ("sockerless-e2e/no-such-image:v1", "sockerless-e2e/no-such-image:v1"),
+        ("sha256:" + "0" * 64, "sha256:" + "0" * 64),
+    ],
+)
+def test_inspect_of_an_unknown_image_is_404(api, ref, normalized):
+    status, body = api.get(f"/images/{ref}/json")
+    assert status == 404
+    # dockerd 20.10 prefixes "no such image: REF: "; newer dockerd answers only this.
+    assert body["message"].endswith(f"No such image: {normalized}"), body["message"]
+
+
+def test_cli_inspect_of_an_unknown_image(cli):
+    result = cli("image", "inspect", "sockerless-e2e/no-such-image")
+    assert result.returncode == 1
+    assert "No such image: sockerless-e2e/no-such-image:latest" in result.stderr
+
+
+def test_docker_py_unknown_image(dclient):
+    with pytest.raises(docker.errors.ImageNotFound):
+        dclient.images.get("sockerless-e2e/no-such-image")
+
+
+def test_inspect_with_a_bad_reference_is_400(api):
+    status, body = api.get("/images/UPPER/json")
+    assert status == 400
+    # dockerd 20.10 prefixes "no such image: UPPER: ".
+    assert body["message"].endswith(
+        "invalid reference format: repository name must be lowercase"
+    ), body["message"]
+
+
+# --- tag ----------------------------------------------------------------------------------------
+
+
+def test_tag(api, loaded_images, tags):
+    new = tags()
+    repo, _, tag = new.rpartition(":")
+    status, body = api.post(f"/images/{BUSYBOX}/tag?repo={repo}&tag={tag}")
+    assert (status, body) == (201, None)
+    status, body = api.get(f"/images/{new}/json")
+    assert status == 200
+    assert body["Id"] == loaded_images.ids[BUSYBOX]
+    assert sorted(body["RepoTags"]) == sorted([BUSYBOX, new])
+
+
+def test_cli_tag_without_a_tag_means_latest(cli, api, loaded_images, tags):
+    new = tags().rpartition(":")[0]
+    result = cli("tag", loaded_images.ids[APP], new)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    try:
+        status, body = api.get(f"/images/{new}:latest/json")
+        assert (status, body["Id"]) == (200, loaded_images.ids[APP])
+    finally:
+        cli("rmi", new)
+
+
+def test_tag_of_an_unknown_image_is_404(api):
+    status, body = api.post("/images/sockerless-e2e/no-such-image/tag?repo=sockerless-e2e/x&tag=1")
+    assert status == 404
+    assert body["message"] == "No such image: sockerless-e2e/no-such-image:latest"
+
+
+# --- remove -------------------------------------------------------------------------------------
+
+
+def test_rmi_of_one_of_two_tags_untags_only(cli, api, loaded_images, tags):
+    new = tags()
+    assert cli("tag", BUSYBOX, new).returncode == 0
+    result = cli("rmi", new)
+    assert (result.returncode, result.stdout) == (0, f"Untagged: {new}\n"), result.stderr
+    status, body = api.get(f"/images/{BUSYBOX}/json")
+    assert (status, body["Id"], body["RepoTags"]) == (200, loaded_images.ids[BUSYBOX], [BUSYBOX])
+    assert api.get(f"/images/{new}/json")[0] == 404
+
+
+def test_raw_delete_of_a_tag(api, tags):
+    new = tags()
+    repo, _, tag = new.rpartition(":")
+    assert api.post(f"/images/{BUSYBOX}/tag?repo={repo}&tag={tag}")[0] == 201
+    assert api.delete(f"/images/{new}") == (200, [{"Untagged": new}])
+
+
+def test_rmi_of_the_last_tag_deletes_the_image(cli, api, variant_image):
+    tag, image_id, _ = variant_image()
+    result = cli("rmi", tag)
+    assert result.returncode == 0, result.stderr
+    # The layers are busybox's, still in use: only the image itself goes.
+    assert result.stdout == f"Untagged: {tag}\nDeleted: {image_id}\n"
+    assert api.get(f"/images/{image_id}/json")[0] == 404
+
+
+def test_rmi_of_an_image_used_by_a_container_is_409(api, names, variant_image):
+    tag, image_id, _ = variant_image()
+    cid = api.create(names(), Image=tag)
+    status, body = api.delete(f"/images/{tag}")
+    assert status == 409
+    assert body["message"] == (
+        f'conflict: unable to remove repository reference "{tag}" (must force) - '
+        f"container {cid[:12]} is using its referenced image {short(image_id)}"
+    )
+    status, body = api.delete(f"/images/{short(image_id)}")
+    assert status == 409
+    assert body["message"] == (
+        f"conflict: unable to delete {short(image_id)} (must be forced) - "
+        f"image is being used by stopped container {cid[:12]}"
+    )
+    assert api.get(f"/images/{tag}/json")[0] == 200
+
+
+def test_rmi_by_id_of_an_image_with_two_tags_is_409(api, variant_image, tags):
+    tag, image_id, _ = variant_image()
+    repo, _, version = tags().rpartition(":")
+    assert api.post(f"/images/{tag}/tag?repo={repo}&tag={version}")[0] == 201
+    status, body = api.delete(f"/images/{short(image_id)}")
+    assert status == 409
+    assert body["message"] == (
+        f"conflict: unable to delete {short(image_id)} (must be forced) - "
+        "image is referenced in multiple repositories"
+    )
+
+
+def test_rmi_force_of_an_image_used_by_a_container(cli, api, names, variant_image):
+    tag, image_id, _ = variant_image()
+    cid = api.create(names(), Image=tag)
+    result = cli("rmi", "-f", tag)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"Untagged: {tag}\nDeleted: {image_id}\n"
+    assert api.get(f"/images/{tag}/json")[0] == 404
+    assert api.get(f"/images/{image_id}/json")[0] == 404
+    assert api.inspect(cid)["Image"] == image_id
+
+
+def test_rmi_of_an_unknown_image_is_404(api, cli):
+    status, body = api.delete("/images/sockerless-e2e/no-such-image")
+    assert (status, body["message"]) == (404, "No such image: sockerless-e2e/no-such-image:latest")
+    result = cli("rmi", "sockerless-e2e/no-such-image")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "Error response from daemon: No such image: sockerless-e2e/no-such-image:latest"
+    )
+
+
+def test_rmi_with_a_bad_reference_is_400(api):
+    status, body = api.delete("/images/UPPER")
+    assert status == 400
+    assert body["message"] == "invalid reference format: repository name must be lowercase"
+
+
+def test_removed_image_is_gone_from_the_list(api, cli, variant_image):
+    tag, image_id, _ = variant_image()
+    assert cli("rmi", tag).returncode == 0
+    status, entries = api.get("/images/json")
+    assert status == 200
+    assert image_id not in {e["Id"] for e in entries}
+    assert re.search(re.escape(tag), json.dumps(entries)) is None
