@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/filters_json.h"
 #include "base/version.h"
+#include "base/xalloc.h"
 
 const struct api_version api_min_version = {1, 24};
 const struct api_version api_max_version = {1, 47};
@@ -152,4 +154,25 @@ api_check_resize(const struct http_request *req, struct err **err)
         http_query_int(req, "w", 0, 0, 65535, &w, err) < 0)
         return -1;
     return 0;
+}
+
+struct filters *
+api_query_filters(const struct http_request *req, const char *const *allowed, struct err **err)
+{
+    struct filters *f = filters_json_parse(http_query(req, "filters"), err);
+    if (f != NULL && filters_check_keys(f, allowed, err) < 0) {
+        filters_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+char *
+api_query_repo_tag(const struct http_request *req)
+{
+    const char *repo = http_query(req, "repo");
+    const char *tag = http_query(req, "tag");
+    if (repo == NULL || *repo == '\0')
+        return NULL;
+    return tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
 }

@@ -114,6 +114,18 @@ struct http_response *api_image_load(struct http_request *req, void *app);
 /* Docker's restart policy names and retry rule; ERR_INVALID with its messages. */
 int api_check_restart_policy(const char *name, int64_t retries, struct err **err);
 
+struct filters;
+/* The `filters` query parameter, parsed and checked against allowed (NULL-ended); NULL with
+ * *err (ERR_INVALID) on bad JSON or an unknown key. */
+struct filters *api_query_filters(const struct http_request *req, const char *const *allowed,
+                                  struct err **err);
+/* "repo:tag" from the `repo` and `tag` query parameters, "repo" without a tag, NULL without a
+ * repo (new string). */
+char *api_query_repo_tag(const struct http_request *req);
+/* The familiar forms of an image's tags, as RepoTags ("busybox:latest"). */
+struct image;
+json_t *api_image_repo_tags(const struct image *img);
+
 /* Validates the `h` and `w` query parameters of a resize (0..65535). */
 int api_check_resize(const struct http_request *req, struct err **err);
 

@@ -257,13 +257,9 @@ api_container_list(struct http_request *req, void *app)
     if (http_query_bool(req, "all", false, &all, &err) < 0 ||
         http_query_int(req, "limit", -1, -1, INT32_MAX, &limit, &err) < 0)
         return api_error_response(&err);
-    struct filters *f = filters_json_parse(http_query(req, "filters"), &err);
+    struct filters *f = api_query_filters(req, list_filter_keys, &err);
     if (f == NULL)
         return api_error_response(&err);
-    if (filters_check_keys(f, list_filter_keys, &err) < 0) {
-        filters_free(f);
-        return api_error_response(&err);
-    }
     static const char *const statuses[] = {"created", "restarting", "running", "removing",
                                            "paused",  "exited",     "dead"};
     const struct filter_key *sk = filters_find(f, "status");

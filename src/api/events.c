@@ -129,13 +129,9 @@ api_events(struct http_request *req, void *app)
     int64_t since, until;
     if (query_time(req, "since", &since, &err) < 0 || query_time(req, "until", &until, &err) < 0)
         return api_error_response(&err);
-    struct filters *f = filters_json_parse(http_query(req, "filters"), &err);
+    struct filters *f = api_query_filters(req, events_filter_keys, &err);
     if (f == NULL)
         return api_error_response(&err);
-    if (filters_check_keys(f, events_filter_keys, &err) < 0) {
-        filters_free(f);
-        return api_error_response(&err);
-    }
     struct events_sub *sub = events_subscribe(api->eng->events, since);
     if (sub == NULL) {
         filters_free(f);

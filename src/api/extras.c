@@ -158,12 +158,10 @@ api_container_prune(struct http_request *req, void *app)
 {
     struct api *api = app;
     struct err *err = NULL;
-    struct filters *f = filters_json_parse(http_query(req, "filters"), &err);
     static const char *const keys[] = {"label", "label!", "until", NULL};
-    if (f == NULL || filters_check_keys(f, keys, &err) < 0) {
-        filters_free(f);
+    struct filters *f = api_query_filters(req, keys, &err);
+    if (f == NULL)
         return api_error_response(&err);
-    }
     int64_t until = INT64_MAX;
     const struct filter_key *u = filters_find(f, "until");
     if (u != NULL && u->n_values > 0 && time_parse_timestamp(u->values[0], &until, &err) < 0) {
@@ -198,12 +196,10 @@ api_image_prune(struct http_request *req, void *app)
 {
     struct api *api = app;
     struct err *err = NULL;
-    struct filters *f = filters_json_parse(http_query(req, "filters"), &err);
     static const char *const keys[] = {"dangling", "label", "until", NULL};
-    if (f == NULL || filters_check_keys(f, keys, &err) < 0) {
-        filters_free(f);
+    struct filters *f = api_query_filters(req, keys, &err);
+    if (f == NULL)
         return api_error_response(&err);
-    }
     /* dangling images only, unless dangling=false: then every image no container uses. */
     const struct filter_key *d = filters_find(f, "dangling");
     bool all = d != NULL && d->n_values > 0 &&
@@ -245,22 +241,6 @@ api_image_prune(struct http_request *req, void *app)
         200, json_pack("{s:o, s:I}", "ImagesDeleted", deleted, "SpaceReclaimed", reclaimed));
 }
 
-static json_t *
-familiar_tags(const struct image *img)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; img->tags[i] != NULL; i++) {
-        struct reference r;
-        if (reference_parse(img->tags[i], &r, NULL) < 0)
-            continue;
-        char *f = reference_familiar(&r);
-        json_array_append_new(a, json_string(f));
-        free(f);
-        reference_fini(&r);
-    }
-    return a;
-}
-
 struct http_response *
 api_image_history(struct http_request *req, void *app)
 {
@@ -278,14 +258,14 @@ api_image_history(struct http_request *req, void *app)
             out, json_pack("{s:s, s:I, s:s, s:o, s:I, s:s}", "Id", top ? img->id : "<missing>",
                            "Created", (json_int_t)(h->created_ns / 1000000000), "CreatedBy",
                            h->created_by ? h->created_by : "", "Tags",
-                           top ? familiar_tags(img) : json_null(), "Size", (json_int_t)h->size,
-                           "Comment", h->comment ? h->comment : ""));
+                           top ? api_image_repo_tags(img) : json_null(), "Size",
+                           (json_int_t)h->size, "Comment", h->comment ? h->comment : ""));
     }
     if (img->n_history == 0) /* a synthetic pull has no history: the image itself */
         json_array_append_new(out, json_pack("{s:s, s:I, s:s, s:o, s:I, s:s}", "Id", img->id,
                                              "Created", (json_int_t)(img->created_ns / 1000000000),
-                                             "CreatedBy", "", "Tags", familiar_tags(img), "Size",
-                                             (json_int_t)img->size, "Comment", ""));
+                                             "CreatedBy", "", "Tags", api_image_repo_tags(img),
+                                             "Size", (json_int_t)img->size, "Comment", ""));
     image_unref(img);
     return http_response_json(200, out);
 }
@@ -308,8 +288,8 @@ api_system_df(struct http_request *req, void *app)
                               (int)store_image_users(&api->eng->store, img), "Created",
                               (json_int_t)(img->created_ns / 1000000000), "Id", img->id, "Labels",
                               jsonx_from_labels(&img->config.labels), "ParentId", "", "RepoDigests",
-                              "RepoTags", familiar_tags(img), "SharedSize", (json_int_t)0, "Size",
-                              (json_int_t)img->size, "VirtualSize", (json_int_t)img->size));
+                              "RepoTags", api_image_repo_tags(img), "SharedSize", (json_int_t)0,
+                              "Size", (json_int_t)img->size, "VirtualSize", (json_int_t)img->size));
     }
     free(il);
     struct container **cl = store_list_containers(&api->eng->store, &n);

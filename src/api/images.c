@@ -13,8 +13,8 @@
 #include "image/reference.h"
 
 /* The familiar forms of an image's tags ("busybox:latest"). */
-static json_t *
-repo_tags(const struct image *img)
+json_t *
+api_image_repo_tags(const struct image *img)
 {
     json_t *a = json_array();
     for (size_t i = 0; img->tags[i] != NULL; i++) {
@@ -56,7 +56,7 @@ api_image_inspect(struct http_request *req, void *app)
         return api_error_response(&err);
     json_t *o = json_object();
     json_object_set_new(o, "Id", json_string(img->id));
-    json_object_set_new(o, "RepoTags", repo_tags(img));
+    json_object_set_new(o, "RepoTags", api_image_repo_tags(img));
     json_object_set_new(o, "RepoDigests", json_array());
     json_object_set_new(o, "Parent", json_string(img->parent ? img->parent : ""));
     json_object_set_new(o, "Comment", json_string(img->comment ? img->comment : ""));
@@ -114,13 +114,9 @@ api_image_list(struct http_request *req, void *app)
     bool all = false;
     if (http_query_bool(req, "all", false, &all, &err) < 0)
         return api_error_response(&err);
-    struct filters *f = filters_json_parse(http_query(req, "filters"), &err);
+    struct filters *f = api_query_filters(req, image_filter_keys, &err);
     if (f == NULL)
         return api_error_response(&err);
-    if (filters_check_keys(f, image_filter_keys, &err) < 0) {
-        filters_free(f);
-        return api_error_response(&err);
-    }
     json_t *out = json_array();
     pthread_mutex_lock(&api->eng->lock);
     size_t n;
@@ -137,7 +133,7 @@ api_image_list(struct http_request *req, void *app)
                                   (const char *const *)img->config.labels.values,
                                   img->config.labels.n))
             continue;
-        json_t *tags = repo_tags(img);
+        json_t *tags = api_image_repo_tags(img);
         json_array_append_new(
             out, json_pack("{s:s, s:s, s:o, s:[], s:I, s:I, s:I, s:o, s:i}", "Id", img->id,
                            "ParentId", "", "RepoTags", tags, "RepoDigests", "Created",
@@ -309,12 +305,10 @@ api_image_search(struct http_request *req, void *app)
     int64_t limit;
     if (http_query_int(req, "limit", 25, 1, 100, &limit, &err) < 0)
         return api_error_response(&err);
-    struct filters *f = filters_json_parse(http_query(req, "filters"), &err);
     static const char *const keys[] = {"is-automated", "is-official", "stars", NULL};
-    if (f == NULL || filters_check_keys(f, keys, &err) < 0) {
-        filters_free(f);
+    struct filters *f = api_query_filters(req, keys, &err);
+    if (f == NULL)
         return api_error_response(&err);
-    }
     if (term == NULL || *term == '\0') {
         filters_free(f);
         err_make(&err, ERR_INVALID, 0, "term is required");
@@ -368,10 +362,7 @@ image_import(struct api *api, struct http_request *req)
                  "import from a URL is not supported (no network access): use fromSrc=-");
         return api_error_response(&err);
     }
-    const char *repo = http_query(req, "repo");
-    const char *tag = http_query(req, "tag");
-    cleanup_free char *ref =
-        repo && *repo ? (tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo)) : NULL;
+    cleanup_free char *ref = api_query_repo_tag(req);
     char **changes = http_query_all(req, "changes");
     char id[72];
     int rc = engine_image_import(api->eng, req->body.data ? req->body.data : "", req->body.len, ref,
@@ -405,10 +396,7 @@ api_commit(struct http_request *req, void *app)
             return api_error_response(&err);
         }
     }
-    const char *repo = http_query(req, "repo");
-    const char *tag = http_query(req, "tag");
-    cleanup_free char *ref =
-        repo && *repo ? (tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo)) : NULL;
+    cleanup_free char *ref = api_query_repo_tag(req);
     char **changes = http_query_all(req, "changes");
     char id[72];
     int rc = engine_container_commit(api->eng, container, ref, http_query(req, "comment"),

@@ -185,13 +185,9 @@ api_network_list(struct http_request *req, void *app)
 {
     struct api *api = app;
     struct err *err = NULL;
-    struct filters *f = filters_json_parse(http_query(req, "filters"), &err);
+    struct filters *f = api_query_filters(req, network_filter_keys, &err);
     if (f == NULL)
         return api_error_response(&err);
-    if (filters_check_keys(f, network_filter_keys, &err) < 0) {
-        filters_free(f);
-        return api_error_response(&err);
-    }
     json_t *out = json_array();
     pthread_mutex_lock(&api->eng->lock);
     for (size_t i = 0; i < api->eng->n_networks; i++)
@@ -308,14 +304,10 @@ api_network_prune(struct http_request *req, void *app)
 {
     struct api *api = app;
     struct err *err = NULL;
-    struct filters *f = filters_json_parse(http_query(req, "filters"), &err);
+    static const char *const keys[] = {"label", NULL};
+    struct filters *f = api_query_filters(req, keys, &err);
     if (f == NULL)
         return api_error_response(&err);
-    static const char *const keys[] = {"label", NULL};
-    if (filters_check_keys(f, keys, &err) < 0) {
-        filters_free(f);
-        return api_error_response(&err);
-    }
     json_t *deleted = json_array();
     pthread_mutex_lock(&api->eng->lock);
     for (size_t i = 0; i < api->eng->n_networks;) {

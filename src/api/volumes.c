@@ -253,12 +253,10 @@ api_volume_list(struct http_request *req, void *app)
 {
     struct api *api = app;
     struct err *err = NULL;
-    struct filters *f = filters_json_parse(http_query(req, "filters"), &err);
     static const char *const keys[] = {"dangling", "driver", "label", "name", NULL};
-    if (f == NULL || filters_check_keys(f, keys, &err) < 0) {
-        filters_free(f);
+    struct filters *f = api_query_filters(req, keys, &err);
+    if (f == NULL)
         return api_error_response(&err);
-    }
     json_t *vols = json_array();
     pthread_mutex_lock(&api->eng->lock);
     size_t it = 0;
@@ -276,12 +274,10 @@ api_volume_prune(struct http_request *req, void *app)
 {
     struct api *api = app;
     struct err *err = NULL;
-    struct filters *f = filters_json_parse(http_query(req, "filters"), &err);
     static const char *const keys[] = {"all", "label", NULL};
-    if (f == NULL || filters_check_keys(f, keys, &err) < 0) {
-        filters_free(f);
+    struct filters *f = api_query_filters(req, keys, &err);
+    if (f == NULL)
         return api_error_response(&err);
-    }
     /* API >= 1.42 prunes anonymous volumes only unless all=true (compat-notes 21). */
     const struct filter_key *all = filters_find(f, "all");
     bool only_anonymous =

@@ -11,31 +11,7 @@
 #include "engine/engine.h"
 #include "engine/network.h"
 
-static const struct driver *const chain[] = {&driver_synthetic, NULL};
-static char root[64];
-static struct engine *eng;
-
-static int
-setup(void **state)
-{
-    (void)state;
-    snprintf(root, sizeof(root), "/tmp/sockerless-net-XXXXXX");
-    if (mkdtemp(root) == NULL)
-        return -1;
-    eng = engine_new(root, chain, NULL);
-    bool created;
-    return eng && engine_image_pull_synthetic(eng, "busybox", &created, NULL) == 0 ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-    (void)state;
-    engine_free(eng);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-    return system(cmd);
-}
+#include "engine_fixture.h"
 
 static struct network *
 create_net(const char *name, const char *subnet, struct err **err)
