@@ -147,6 +147,31 @@ decode_config(json_t *body, struct container_spec *s, struct err **err)
         jsonx_int(body, "StopTimeout", &stop_timeout, &has_timeout, err) < 0 ||
         jsonx_labels(body, "Labels", &s->labels, err) < 0)
         return -1;
+    json_t *hc = json_object_get(body, "Healthcheck");
+    if (hc != NULL && !json_is_null(hc)) {
+        int64_t v;
+        bool given;
+        if (!json_is_object(hc) || jsonx_strv(hc, "Test", false, &s->health.test, err) < 0)
+            return err_make(err, ERR_INVALID, 0, "json: cannot unmarshal Healthcheck");
+        const char *durations[] = {"Interval", "Timeout", "StartPeriod"};
+        int64_t *fields[] = {&s->health.interval_ns, &s->health.timeout_ns,
+                             &s->health.start_period_ns};
+        for (int i = 0; i < 3; i++) {
+            if (jsonx_int(hc, durations[i], &v, &given, err) < 0)
+                return -1;
+            /* dockerd: 0 means the default, otherwise at least 1 ms. */
+            if (given && v != 0 && v < 1000000)
+                return err_make(err, ERR_INVALID, 0, "%s in Healthcheck cannot be less than 1ms",
+                                durations[i]);
+            if (given)
+                *fields[i] = v;
+        }
+        if (jsonx_int(hc, "Retries", &v, &given, err) < 0)
+            return -1;
+        if (given && v < 0)
+            return err_make(err, ERR_INVALID, 0, "Retries in Healthcheck cannot be negative");
+        s->health.retries = given ? (int)v : 0;
+    }
     json_t *ports = json_object_get(body, "ExposedPorts");
     if (ports != NULL && !json_is_null(ports)) {
         if (!json_is_object(ports))

@@ -58,7 +58,12 @@ status_text(const struct container *c, char *out, size_t size)
     case CONTAINER_RUNNING:
     case CONTAINER_PAUSED:
         human_duration(now - c->state.started_ns, d, sizeof(d));
-        snprintf(out, size, "Up %s%s", d, c->state.status == CONTAINER_PAUSED ? " (Paused)" : "");
+        snprintf(out, size, "Up %s%s", d,
+                 c->state.status == CONTAINER_PAUSED          ? " (Paused)"
+                 : c->state.health.status == HEALTH_STARTING  ? " (health: starting)"
+                 : c->state.health.status == HEALTH_HEALTHY   ? " (healthy)"
+                 : c->state.health.status == HEALTH_UNHEALTHY ? " (unhealthy)"
+                                                              : "");
         break;
     case CONTAINER_RESTARTING:
         human_duration(now - c->state.finished_ns, d, sizeof(d));
@@ -78,15 +83,32 @@ status_text(const struct container *c, char *out, size_t size)
 }
 
 static json_t *
+encode_health(const struct health_state *h)
+{
+    json_t *log = json_array();
+    for (int i = 0; i < h->n_log; i++)
+        json_array_append_new(log, json_pack("{s:o, s:o, s:i, s:s}", "Start",
+                                             jsonx_time(h->log[i].start_ns), "End",
+                                             jsonx_time(h->log[i].end_ns), "ExitCode",
+                                             h->log[i].exit_code, "Output", h->log[i].output));
+    return json_pack("{s:s, s:i, s:o}", "Status", health_status_name(h->status), "FailingStreak",
+                     h->failing_streak, "Log", log);
+}
+
+static json_t *
 encode_state(const struct container *c)
 {
     const struct container_state *s = &c->state;
-    return json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:o, s:o}", "Status",
-                     container_status_name(s->status), "Running", container_is_running(c), "Paused",
-                     s->status == CONTAINER_PAUSED, "Restarting", s->status == CONTAINER_RESTARTING,
-                     "OOMKilled", 0, "Dead", s->status == CONTAINER_DEAD, "Pid", s->pid, "ExitCode",
-                     s->exit_code, "Error", s->error ? s->error : "", "StartedAt",
-                     jsonx_time(s->started_ns), "FinishedAt", jsonx_time(s->finished_ns));
+    json_t *o =
+        json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:o, s:o}", "Status",
+                  container_status_name(s->status), "Running", container_is_running(c), "Paused",
+                  s->status == CONTAINER_PAUSED, "Restarting", s->status == CONTAINER_RESTARTING,
+                  "OOMKilled", 0, "Dead", s->status == CONTAINER_DEAD, "Pid", s->pid, "ExitCode",
+                  s->exit_code, "Error", s->error ? s->error : "", "StartedAt",
+                  jsonx_time(s->started_ns), "FinishedAt", jsonx_time(s->finished_ns));
+    if (s->health.status != HEALTH_NONE)
+        json_object_set_new(o, "Health", encode_health(&s->health));
+    return o;
 }
 
 static json_t *
@@ -299,6 +321,7 @@ api_container_list(struct http_request *req, void *app)
             continue;
         if (c->created_ns >= before_ns || c->created_ns <= since_ns ||
             !filters_fuzzy_match(f, "id", c->id) || !name_matches(c, f) ||
+            !filters_exact_match(f, "health", health_status_name(c->state.health.status)) ||
             !filters_exact_match(f, "status", container_status_name(c->state.status)) ||
             !exited_matches(c, f) || !image_matches(api, c, f) ||
             !filters_match_labels(f, "label", (const char *const *)c->spec.labels.keys,

@@ -26,7 +26,7 @@ api_mounts_json(const struct container *c)
             json_object_set_new(o, "Driver", json_string("local"));
         json_object_set_new(o, "Mode", json_string(m->mode));
         json_object_set_new(o, "RW", json_boolean(m->rw));
-        json_object_set_new(o, "Propagation", json_string(m->type == MOUNT_BIND ? "rprivate" : ""));
+        json_object_set_new(o, "Propagation", json_string(m->type == MOUNT_BIND ? "rslave" : ""));
         json_array_append_new(a, o);
     }
     return a;
@@ -66,8 +66,10 @@ decode_bind(struct container_create *req, const char *bind, struct err **err)
     for (char *save = NULL, *m = strtok_r(n == 3 ? parts[2] : (char[]){""}, ",", &save); m;
          m = strtok_r(NULL, ",", &save))
         ro = ro || strcmp(m, "ro") == 0;
-    add_req(req, parts[0][0] == '/' ? MOUNT_BIND : MOUNT_VOLUME, parts[0], parts[1],
-            n == 3 ? bind + (parts[2] - s) : mode, ro);
+    bool is_bind = parts[0][0] == '/';
+    /* dockerd reports a named volume given without a mode as "z" (its default label mode). */
+    add_req(req, is_bind ? MOUNT_BIND : MOUNT_VOLUME, parts[0], parts[1],
+            n == 3 ? bind + (parts[2] - s) : (is_bind ? mode : "z"), ro);
     return 0;
 }
 

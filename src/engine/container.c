@@ -39,6 +39,7 @@ container_spec_fini(struct container_spec *s)
     strv_free(s->entrypoint);
     labels_fini(&s->labels);
     strv_free(s->exposed_ports);
+    health_config_fini(&s->health);
     free(s->restart_policy);
     free(s->network_mode);
     memset(s, 0, sizeof(*s));
@@ -61,6 +62,7 @@ container_unref(struct container *c)
     free(c->nets);
     mounts_free(c->mounts, c->n_mounts);
     free(c->state.error);
+    health_state_fini(&c->state.health);
     logbuf_free(c->logs);
     free(c);
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "base/labels.h"
+#include "engine/health.h"
 #include "engine/ids.h"
 #include "engine/logbuf.h"
 
@@ -37,7 +38,8 @@ struct container_spec {
     bool tty, open_stdin, stdin_once, attach_stdin, attach_stdout, attach_stderr;
     int stop_timeout; /* seconds, -1: the default (10) */
     struct labels labels;
-    char **exposed_ports; /* "8080/tcp"; the image's merged with the request's */
+    char **exposed_ports;        /* "8080/tcp"; the image's merged with the request's */
+    struct health_config health; /* the request's, or the image's */
     /* Host side */
     char *restart_policy; /* "no", "always", "unless-stopped", "on-failure" */
     int restart_max_retries;
@@ -52,7 +54,8 @@ struct container_state {
     char *error;
     int64_t started_ns, finished_ns; /* 0: never */
     int restart_count;
-    uint64_t exits;       /* how many times it exited: wait's next-exit */
+    uint64_t exits; /* how many times it exited: wait's next-exit */
+    struct health_state health;
     bool stopped_by_user; /* an explicit stop or kill: no restart policy afterwards */
 };
 

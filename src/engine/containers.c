@@ -76,6 +76,13 @@ merge_image_config(struct container_spec *s, const struct image *img)
     }
     if (s->stop_signal == NULL && ic->stop_signal != NULL)
         s->stop_signal = xstrdup(ic->stop_signal);
+    if (s->health.test == NULL && ic->health_test != NULL) {
+        s->health.test = strv_dup(ic->health_test);
+        s->health.interval_ns = ic->health_interval_ns;
+        s->health.timeout_ns = ic->health_timeout_ns;
+        s->health.start_period_ns = ic->health_start_period_ns;
+        s->health.retries = ic->health_retries;
+    }
     for (size_t i = 0; ic->exposed_ports != NULL && ic->exposed_ports[i] != NULL; i++)
         if (!strv_contains(s->exposed_ports, ic->exposed_ports[i]))
             s->exposed_ports = strv_append(s->exposed_ports, ic->exposed_ports[i]);
@@ -253,6 +260,7 @@ start_locked_out(struct engine *eng, struct container *c, struct err **err)
     free(c->state.error);
     c->state.error = NULL;
     logbuf_reopen(c->logs);
+    health_start(eng, c);
     pthread_mutex_unlock(&eng->lock);
 
     if (c->driver->start(eng, c, err) < 0) {

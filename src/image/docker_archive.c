@@ -189,6 +189,14 @@ decode_image_config(json_t *root, struct image *img)
             if (json_is_string(v))
                 labels_add(&img->config.labels, k, json_string_value(v));
         }
+    json_t *hc = json_object_get(c, "Healthcheck");
+    if (json_is_object(hc)) {
+        img->config.health_test = json_strv(json_object_get(hc, "Test"));
+        img->config.health_interval_ns = json_integer_value(json_object_get(hc, "Interval"));
+        img->config.health_timeout_ns = json_integer_value(json_object_get(hc, "Timeout"));
+        img->config.health_start_period_ns = json_integer_value(json_object_get(hc, "StartPeriod"));
+        img->config.health_retries = (int)json_integer_value(json_object_get(hc, "Retries"));
+    }
     json_t *ports = json_object_get(c, "ExposedPorts");
     if (json_is_object(ports)) {
         img->config.exposed_ports = xcalloc(1, sizeof(char *));

@@ -38,6 +38,7 @@ image_config_fini(struct image_config *c)
     free(c->stop_signal);
     labels_fini(&c->labels);
     strv_free(c->exposed_ports);
+    strv_free(c->health_test);
     memset(c, 0, sizeof(*c));
 }
 

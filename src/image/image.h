@@ -18,6 +18,9 @@ struct image_config {
     char *working_dir, *user, *stop_signal;
     struct labels labels;
     char **exposed_ports;
+    char **health_test; /* HEALTHCHECK: Test */
+    int64_t health_interval_ns, health_timeout_ns, health_start_period_ns;
+    int health_retries;
 };
 
 struct image_history {

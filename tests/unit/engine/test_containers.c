@@ -231,6 +231,42 @@ test_exec(void **state)
     assert_null(engine_exec_get(eng, eid, NULL)); /* execs go with their container */
 }
 
+static void
+test_health_probe_makes_it_healthy(void **state)
+{
+    (void)state;
+    struct events_sub *sub = events_subscribe(eng->events, -1);
+    struct container_create req = {0};
+    req.spec.image = xstrdup("busybox");
+    req.spec.open_stdin = true; /* runs 200 ms in the synthetic driver */
+    req.spec.stop_timeout = -1;
+    req.spec.health.test = strv_append(strv_append(NULL, "CMD"), "true");
+    req.spec.health.interval_ns = 20 * 1000000;
+    char id[ID_LEN + 1];
+    assert_int_equal(engine_container_create(eng, &req, id, NULL), 0);
+    assert_int_equal(engine_container_start(eng, id, NULL), 0);
+    bool healthy = false;
+    for (int i = 0; i < 100 && !healthy; i++) {
+        struct event *ev = events_sub_next(sub);
+        if (ev != NULL) {
+            healthy = strcmp(ev->action, "health_status: healthy") == 0;
+            event_unref(ev);
+        } else {
+            usleep(5000);
+        }
+    }
+    assert_true(healthy);
+    struct container *c = engine_container_get(eng, id, NULL);
+    pthread_mutex_lock(&eng->lock);
+    assert_true(c->state.health.n_log >= 1);
+    assert_int_equal(c->state.health.log[0].exit_code, 0);
+    assert_string_equal(c->state.health.log[0].output, "true\n"); /* the synthetic exec's echo */
+    pthread_mutex_unlock(&eng->lock);
+    container_unref(c);
+    events_unsubscribe(sub);
+    assert_int_equal(engine_container_remove(eng, id, true, false, NULL), 0);
+}
+
 int
 main(void)
 {
@@ -241,6 +277,7 @@ main(void)
         cmocka_unit_test(test_restart_policy_always_restarts_natural_exits),
         cmocka_unit_test(test_auto_remove),
         cmocka_unit_test(test_exec),
+        cmocka_unit_test(test_health_probe_makes_it_healthy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
