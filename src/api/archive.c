@@ -63,7 +63,7 @@ api_archive_head(struct http_request *req, void *app)
     int rc = tarfs_stat(root, path, &st, &err);
     free(root);
     if (rc < 0)
-        return not_found_in(&err, path, id);
+        return not_found_in(&err, path, http_param(req, "id"));
     struct http_response *r = http_response_data(200, NULL, NULL, 0);
     char *h = stat_header(&st);
     http_response_add_header(r, "X-Docker-Container-Path-Stat", h);
@@ -89,7 +89,7 @@ api_archive_get(struct http_request *req, void *app)
     free(root);
     if (rc < 0) {
         buf_fini(&out);
-        return not_found_in(&err, path, id);
+        return not_found_in(&err, path, http_param(req, "id"));
     }
     struct http_response *r =
         http_response_data(200, "application/x-tar", out.data ? out.data : "", out.len);
@@ -121,6 +121,6 @@ api_archive_put(struct http_request *req, void *app)
     int rc = tarfs_extract(root, path, req->body.data ? req->body.data : "", req->body.len, &err);
     free(root);
     if (rc < 0)
-        return not_found_in(&err, path, id);
+        return not_found_in(&err, path, http_param(req, "id"));
     return http_response_data(200, NULL, NULL, 0);
 }

@@ -126,6 +126,34 @@ detached_main(void *arg)
     return NULL;
 }
 
+struct exec_error {
+    char *text;
+    bool tty;
+};
+
+static void
+exec_error_run(struct http_hijack *h, void *ctx)
+{
+    struct exec_error *x = ctx;
+    size_t len = strlen(x->text);
+    if (!x->tty) {
+        unsigned char hdr[MUX_HEADER_LEN];
+        mux_header(MUX_STDOUT, (uint32_t)len, hdr);
+        if (http_hijack_write(h, hdr, sizeof(hdr)) < 0)
+            return;
+    }
+    if (http_hijack_write(h, x->text, len) == 0)
+        http_hijack_close_write(h);
+}
+
+static void
+exec_error_free(void *ctx)
+{
+    struct exec_error *x = ctx;
+    free(x->text);
+    free(x);
+}
+
 struct http_response *
 api_exec_start(struct http_request *req, void *app)
 {
@@ -144,10 +172,21 @@ api_exec_start(struct http_request *req, void *app)
     struct exec *e = engine_exec_get(api->eng, http_param(req, "id"), &err);
     if (e == NULL)
         return api_error_response(&err);
-    /* Validate before the 101: afterwards an error could only travel in-band (compat-notes 6). */
     if (engine_exec_claim(api->eng, e, &err) < 0) {
+        if (detach) {
+            exec_unref(e);
+            return api_error_response(&err);
+        }
+        /* dockerd hijacks an attached start before it finds out, so the error travels in-band
+         * on stdout, followed by \r\n (checked against dockerd 20.10). */
+        struct exec_error *x = xcalloc(1, sizeof(*x));
+        x->text = xasprintf("%s\r\n", err->msg);
+        x->tty = e->tty || tty;
+        err_clear(&err);
         exec_unref(e);
-        return api_error_response(&err);
+        return http_response_hijack(x->tty ? "application/vnd.docker.raw-stream"
+                                           : "application/vnd.docker.multiplexed-stream",
+                                    exec_error_run, x, exec_error_free);
     }
     if (detach) {
         struct detached_job *j = xcalloc(1, sizeof(*j));
@@ -181,13 +220,16 @@ api_exec_inspect(struct http_request *req, void *app)
         return api_error_response(&err);
     pthread_mutex_lock(&api->eng->lock);
     json_t *args = jsonx_from_strv_empty(e->cmd + 1);
-    json_t *o = json_pack(
-        "{s:b, s:s, s:s, s:o, s:s, s:b, s:b, s:b, s:{s:o, s:s, s:b, s:b, s:s}, s:b, s:i}",
-        "CanRemove", 0, "ContainerID", e->c->id, "DetachKeys", e->detach_keys, "ExitCode",
-        e->started && !e->running ? json_integer(e->exit_code) : json_null(), "ID", e->id,
-        "OpenStderr", e->attach_stderr, "OpenStdin", e->attach_stdin, "OpenStdout",
-        e->attach_stdout, "ProcessConfig", "arguments", args, "entrypoint", e->cmd[0], "privileged",
-        e->privileged, "tty", e->tty, "user", e->user, "Running", e->running, "Pid", e->pid);
+    json_t *o =
+        json_pack("{s:b, s:s, s:s, s:o, s:s, s:b, s:b, s:b, s:{s:o, s:s, s:b, s:b}, s:b, s:i}",
+                  "CanRemove", 0, "ContainerID", e->c->id, "DetachKeys", e->detach_keys, "ExitCode",
+                  e->started && !e->running ? json_integer(e->exit_code) : json_null(), "ID", e->id,
+                  "OpenStderr", e->attach_stderr, "OpenStdin", e->attach_stdin, "OpenStdout",
+                  e->attach_stdout, "ProcessConfig", "arguments", args, "entrypoint", e->cmd[0],
+                  "privileged", e->privileged, "tty", e->tty, "Running", e->running, "Pid", e->pid);
+    /* Go omits an empty user (omitempty). */
+    if (e->user != NULL && *e->user != '\0')
+        json_object_set_new(json_object_get(o, "ProcessConfig"), "user", json_string(e->user));
     pthread_mutex_unlock(&api->eng->lock);
     exec_unref(e);
     return http_response_json(200, o);

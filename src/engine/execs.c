@@ -140,7 +140,10 @@ engine_exec_claim(struct engine *eng, struct exec *e, struct err **err)
     pthread_mutex_lock(&eng->lock);
     int rc = 0;
     if (e->started)
-        rc = err_make(err, ERR_CONFLICT, 0, "Exec command %s is already running", e->id);
+        rc = err_make(err, ERR_CONFLICT, 0,
+                      e->running ? "Error: Exec command %s is already running"
+                                 : "Error: Exec command %s has already run",
+                      e->id);
     else if (!container_is_running(e->c) && !e->c->driver->exec_when_stopped)
         rc = err_make(err, ERR_CONFLICT, 0, "Container %s is not running", e->c->id);
     else {

@@ -193,7 +193,11 @@ to_mhd(struct http_server *srv, struct request_state *rs, struct http_response *
     }
     }
     if (mr != NULL) {
-        add_common_headers(srv, mr, r->content_type);
+        /* Without an upgrade, dockerd labels the stream raw whatever its framing before API
+         * 1.42, and by its framing from 1.42 on. */
+        bool relay = r->kind == HTTP_RESP_HIJACK && !http_request_wants_upgrade(&rs->req) &&
+                     api_version_cmp(rs->req.version, (struct api_version){1, 42}) < 0;
+        add_common_headers(srv, mr, relay ? "application/vnd.docker.raw-stream" : r->content_type);
         for (size_t i = 0; i < r->n_headers; i++)
             MHD_add_response_header(mr, r->headers[i].name, r->headers[i].value);
     }
