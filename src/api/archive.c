@@ -118,7 +118,10 @@ api_archive_put(struct http_request *req, void *app)
     char *root = archive_target(app, req, &path, id, &err);
     if (root == NULL)
         return api_error_response(&err);
-    int rc = tarfs_extract(root, path, req->body.data ? req->body.data : "", req->body.len, &err);
+    const void *data;
+    size_t len;
+    http_request_body(req, &data, &len);
+    int rc = tarfs_extract(root, path, data, len, &err);
     free(root);
     if (rc < 0)
         return not_found_in(&err, path, http_param(req, "id"));

@@ -283,8 +283,10 @@ api_image_load(struct http_request *req, void *app)
     if (http_query_bool(req, "quiet", false, &quiet, &err) < 0)
         return api_error_response(&err);
     char **loaded;
-    if (engine_image_load(api->eng, req->body.data ? req->body.data : "", req->body.len, &loaded,
-                          &err) < 0)
+    const void *data;
+    size_t len;
+    http_request_body(req, &data, &len);
+    if (engine_image_load(api->eng, data, len, &loaded, &err) < 0)
         return api_error_response(&err);
     struct pull_stream *p = xcalloc(1, sizeof(*p));
     for (size_t i = 0; loaded[i] != NULL; i++) {
@@ -365,8 +367,11 @@ image_import(struct api *api, struct http_request *req)
     cleanup_free char *ref = api_query_repo_tag(req);
     char **changes = http_query_all(req, "changes");
     char id[72];
-    int rc = engine_image_import(api->eng, req->body.data ? req->body.data : "", req->body.len, ref,
-                                 http_query(req, "message"), changes, id, &err);
+    const void *data;
+    size_t len;
+    http_request_body(req, &data, &len);
+    int rc = engine_image_import(api->eng, data, len, ref, http_query(req, "message"), changes, id,
+                                 &err);
     strv_free(changes);
     if (rc < 0)
         return api_error_response(&err);

@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "backend/backend.h"
+#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/version.h"
 #include "daemon/options.h"
@@ -19,6 +20,8 @@ enum {
     MAX_HEADER = 256 * 1024,     /* Testcontainers sends request lines of several kB */
     IDLE_TIMEOUT_S = 300,
 };
+/* Archives (load, import, cp into a container) are spooled to disk under the data root. */
+#define MAX_SPOOL ((size_t)8 * 1024 * 1024 * 1024)
 
 static int
 run(const struct options *opt)
@@ -51,10 +54,20 @@ run(const struct options *opt)
         return 1;
     }
     struct api api = {.eng = eng, .backend = &backend_local};
+    char spool_dir[4096];
+    snprintf(spool_dir, sizeof(spool_dir), "%s/tmp", opt->data_root);
+    if (fsutil_mkdir_p(spool_dir, 0700, &err) < 0) {
+        fprintf(stderr, "sockerlessd: %s\n", err->msg);
+        err_clear(&err);
+        engine_free(eng);
+        return 1;
+    }
     size_t n_routes;
     const struct route *routes = api_routes(&n_routes);
     struct http_server_options hopts = {
         .max_body = MAX_BODY,
+        .max_spool = MAX_SPOOL,
+        .spool_dir = spool_dir,
         .max_header = MAX_HEADER,
         .idle_timeout_s = IDLE_TIMEOUT_S,
         .server_header = api_server_header(),

@@ -88,6 +88,18 @@ http_query_int(const struct http_request *req, const char *name, int64_t def, in
     return 0;
 }
 
+void
+http_request_body(const struct http_request *req, const void **data, size_t *len)
+{
+    if (req->spool_map != NULL) {
+        *data = req->spool_map;
+        *len = req->spool_len;
+    } else {
+        *data = req->body.data ? req->body.data : "";
+        *len = req->body.len;
+    }
+}
+
 int
 http_request_client_fd(const struct http_request *req)
 {

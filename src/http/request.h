@@ -32,6 +32,9 @@ struct http_request {
     struct route_params params;
     struct buf body;
     bool body_too_large;
+    int spool_fd; /* ROUTE_SPOOL_BODY: the unlinked file holding the body, or -1 */
+    size_t spool_len;
+    void *spool_map;
 };
 
 /* The percent-decoded path parameter name (NULL when the route has none by that name). */
@@ -53,6 +56,8 @@ int http_query_bool(const struct http_request *req, const char *name, bool def, 
 /* An integer query argument in [min, max]; absent or empty -> def. ERR_INVALID otherwise. */
 int http_query_int(const struct http_request *req, const char *name, int64_t def, int64_t min,
                    int64_t max, int64_t *out, struct err **err);
+/* The request body, buffered or spooled (mapped read-only): valid until the response is sent. */
+void http_request_body(const struct http_request *req, const void **data, size_t *len);
 /* The connected socket of the request, for waiting on the client's hang-up. */
 int http_request_client_fd(const struct http_request *req);
 /* True when the client asked to upgrade the connection (Connection: Upgrade, Upgrade: tcp). */

@@ -20,10 +20,18 @@ typedef struct http_response *(*http_handler_fn)(struct http_request *req, void 
 
 enum { ROUTE_MAX_PARAMS = 4, ROUTE_PARAM_MAX = 4096 };
 
+/* Route flags. */
+enum {
+    /* The body (an archive) is written to an unlinked temporary file instead of memory, up to
+     * the server's spool cap; the handler reads it with http_request_body. */
+    ROUTE_SPOOL_BODY = 1,
+};
+
 struct route {
     const char *method;  /* "GET", "HEAD", "POST", "PUT", "DELETE" */
     const char *pattern; /* "/containers/{id}/json" */
     http_handler_fn handler;
+    unsigned flags;
 };
 
 struct route_params {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -241,6 +242,8 @@ error_response(unsigned status, const char *fmt, ...)
 
 /* Version check and routing, done when the headers have arrived. NULL to go on reading the body,
  * or the response to send right away. */
+static size_t body_cap(const struct http_server *srv, const struct http_request *req);
+
 static struct http_response *
 route_request(struct http_server *srv, struct request_state *rs)
 {
@@ -272,16 +275,46 @@ route_request(struct http_server *srv, struct request_state *rs)
         return http_response_error(404, "page not found");
     if (rr == ROUTER_BAD_METHOD)
         return http_response_error(405, "method not allowed");
+    size_t cap = body_cap(srv, req);
     const char *cl = http_header(req, "Content-Length");
     if (cl != NULL) {
         char *end;
         errno = 0;
         unsigned long long n = strtoull(cl, &end, 10);
-        if (errno != 0 || *end != '\0' || n > srv->opts.max_body)
-            return error_response(413, "request body exceeds the limit of %zu bytes",
-                                  srv->opts.max_body);
+        if (errno != 0 || *end != '\0' || n > cap)
+            return error_response(413, "request body exceeds the limit of %zu bytes", cap);
+    }
+    if (req->route->flags & ROUTE_SPOOL_BODY) {
+        req->spool_fd = open(srv->opts.spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (req->spool_fd < 0)
+            return error_response(500, "cannot spool the request body: %s", strerror(errno));
     }
     return NULL;
+}
+
+static size_t
+body_cap(const struct http_server *srv, const struct http_request *req)
+{
+    return req->route && (req->route->flags & ROUTE_SPOOL_BODY) ? srv->opts.max_spool
+                                                                : srv->opts.max_body;
+}
+
+/* Appends upload data to the spool file; false when it is over the cap or cannot be written. */
+static bool
+spool_append(struct http_server *srv, struct http_request *req, const char *data, size_t len)
+{
+    if (len > srv->opts.max_spool - req->spool_len)
+        return false;
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(req->spool_fd, data + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        off += (size_t)n;
+    }
+    req->spool_len += len;
+    return true;
 }
 
 static enum MHD_Result
@@ -297,6 +330,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         rs->req.server = srv;
         rs->req.method = method;
         rs->req.url = xstrdup(url);
+        rs->req.spool_fd = -1;
         buf_init(&rs->req.body, srv->opts.max_body);
         *con_cls = rs;
         rs->early = route_request(srv, rs);
@@ -311,8 +345,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
-        if (rs->early == NULL && !rs->req.body_too_large &&
-            buf_append(&rs->req.body, upload_data, *upload_data_size, NULL) < 0) {
+        bool kept = rs->req.spool_fd >= 0
+                        ? spool_append(srv, &rs->req, upload_data, *upload_data_size)
+                        : buf_append(&rs->req.body, upload_data, *upload_data_size, NULL) == 0;
+        if (rs->early == NULL && !rs->req.body_too_large && !kept) {
             /* Chunked bodies have no Content-Length to refuse up front: stop keeping the data
              * and answer 413 once the client is done sending. */
             rs->req.body_too_large = true;
@@ -327,9 +363,17 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         return queue(srv, rs, r);
     }
     if (rs->req.body_too_large)
-        return queue(
-            srv, rs,
-            error_response(413, "request body exceeds the limit of %zu bytes", srv->opts.max_body));
+        return queue(srv, rs,
+                     error_response(413, "request body exceeds the limit of %zu bytes",
+                                    body_cap(srv, &rs->req)));
+    if (rs->req.spool_fd >= 0 && rs->req.spool_len > 0) {
+        rs->req.spool_map =
+            mmap(NULL, rs->req.spool_len, PROT_READ, MAP_PRIVATE, rs->req.spool_fd, 0);
+        if (rs->req.spool_map == MAP_FAILED) {
+            rs->req.spool_map = NULL;
+            return queue(srv, rs, error_response(500, "cannot map the request body"));
+        }
+    }
     struct http_response *r = rs->req.route->handler(&rs->req, srv->app);
     return queue(srv, rs, r);
 }
@@ -354,6 +398,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     http_response_free(rs->early);
     route_params_fini(&rs->req.params);
     buf_fini(&rs->req.body);
+    if (rs->req.spool_map != NULL)
+        munmap(rs->req.spool_map, rs->req.spool_len);
+    if (rs->req.spool_fd >= 0)
+        close(rs->req.spool_fd);
     free(rs->req.url);
     free(rs);
     *con_cls = NULL;

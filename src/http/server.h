@@ -22,6 +22,8 @@
 
 struct http_server_options {
     size_t max_body;           /* bytes of a buffered request body */
+    size_t max_spool;          /* bytes of a spooled body (ROUTE_SPOOL_BODY) */
+    const char *spool_dir;     /* where spooled bodies are written (unlinked files) */
     size_t max_header;         /* bytes of request line plus headers (per-connection memory) */
     unsigned idle_timeout_s;   /* an idle keep-alive or stalled client is dropped after this */
     const char *server_header; /* "sockerless/0.1.0 (linux)" */

@@ -14,14 +14,14 @@ dummy(struct http_request *req, void *app)
 }
 
 static const struct route routes[] = {
-    {"GET", "/_ping", dummy},
-    {"HEAD", "/_ping", dummy},
-    {"GET", "/containers/{id}/json", dummy},
-    {"POST", "/containers/{id}/start", dummy},
-    {"GET", "/images/{name*}/json", dummy},
-    {"POST", "/images/{name*}/tag", dummy},
-    {"GET", "/images/json", dummy},
-    {"DELETE", "/images/{name*}", dummy},
+    {"GET", "/_ping", dummy, 0},
+    {"HEAD", "/_ping", dummy, 0},
+    {"GET", "/containers/{id}/json", dummy, 0},
+    {"POST", "/containers/{id}/start", dummy, 0},
+    {"GET", "/images/{name*}/json", dummy, 0},
+    {"POST", "/images/{name*}/tag", dummy, 0},
+    {"GET", "/images/json", dummy, 0},
+    {"DELETE", "/images/{name*}", dummy, 0},
 };
 enum { N = sizeof(routes) / sizeof(routes[0]) };
 

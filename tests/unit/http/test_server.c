@@ -134,9 +134,9 @@ h_hijack(struct http_request *req, void *app)
 }
 
 static const struct route routes[] = {
-    {"GET", "/info", h_info},       {"GET", "/things/{id}/info", h_info},
-    {"POST", "/body", h_body},      {"GET", "/stream", h_stream},
-    {"GET", "/forever", h_forever}, {"POST", "/hijack", h_hijack},
+    {"GET", "/info", h_info, 0},       {"GET", "/things/{id}/info", h_info, 0},
+    {"POST", "/body", h_body, 0},      {"GET", "/stream", h_stream, 0},
+    {"GET", "/forever", h_forever, 0}, {"POST", "/hijack", h_hijack, 0},
 };
 
 /* ---- client helpers ---- */
