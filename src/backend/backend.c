@@ -16,3 +16,12 @@ const struct backend backend_local = {
     .storage_driver = "overlayfs",
     .logging_driver = "json-file",
 };
+
+static const struct driver *const synthetic_chain[] = {&driver_synthetic, NULL};
+
+const struct backend backend_synthetic = {
+    .name = "synthetic",
+    .drivers = synthetic_chain,
+    .storage_driver = "overlayfs",
+    .logging_driver = "json-file",
+};

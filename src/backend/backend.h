@@ -18,5 +18,7 @@ struct backend {
 
 /* The backend for this machine: containers run here. */
 extern const struct backend backend_local;
+/* Every container synthetic, whatever the machine can run (--driver synthetic): dry runs. */
+extern const struct backend backend_synthetic;
 
 #endif

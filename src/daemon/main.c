@@ -26,6 +26,13 @@ enum {
 static int
 run(const struct options *opt)
 {
+    if (opt->driver == OPTIONS_DRIVER_PROCESS) {
+        fprintf(stderr, "sockerlessd: the process driver is not available in this build yet; "
+                        "use --driver synthetic or auto\n");
+        return EXIT_USAGE;
+    }
+    const struct backend *backend =
+        opt->driver == OPTIONS_DRIVER_SYNTHETIC ? &backend_synthetic : &backend_local;
     /* Signals are taken synchronously by this thread: block them before any thread starts so
      * every thread inherits the mask. */
     sigset_t sigs;
@@ -47,13 +54,13 @@ run(const struct options *opt)
             return EXIT_USAGE;
         }
     }
-    struct engine *eng = engine_new(opt->data_root, backend_local.drivers, &err);
+    struct engine *eng = engine_new(opt->data_root, backend->drivers, &err);
     if (eng == NULL) {
         fprintf(stderr, "sockerlessd: %s\n", err->msg);
         err_clear(&err);
         return 1;
     }
-    struct api api = {.eng = eng, .backend = &backend_local};
+    struct api api = {.eng = eng, .backend = backend};
     char spool_dir[4096];
     snprintf(spool_dir, sizeof(spool_dir), "%s/tmp", opt->data_root);
     if (fsutil_mkdir_p(spool_dir, 0700, &err) < 0) {
@@ -91,8 +98,8 @@ run(const struct options *opt)
                      l->spec);
         LOG_INFO("API listen on %s", l->spec);
     }
-    LOG_INFO("sockerlessd %s started (backend %s, data root %s)", SOCKERLESS_VERSION,
-             backend_local.name, opt->data_root);
+    LOG_INFO("sockerlessd %s started (backend %s, data root %s)", SOCKERLESS_VERSION, backend->name,
+             opt->data_root);
 
     for (;;) {
         int sig = sigwaitinfo(&sigs, NULL);

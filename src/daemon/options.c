@@ -22,6 +22,8 @@ options_usage(void)
            "      --data-root DIR    where state is kept (default /var/lib/sockerless as root,\n"
            "                         $XDG_DATA_HOME/sockerless otherwise)\n"
            "  -l, --log-level LEVEL  debug, info, warn, error or fatal (default info)\n"
+           "      --driver DRIVER    auto, process or synthetic (default auto: the best driver\n"
+           "                         available; the process driver is not built yet)\n"
            "  -v, --version          print the version and exit\n"
            "  -h, --help             print this help and exit\n"
            "\n"
@@ -72,6 +74,7 @@ options_parse(int argc, char **argv, bool is_root, struct options *out, struct e
         {"log-level", required_argument, NULL, 'l'},
         {"version", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
+        {"driver", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };
     struct options o = {.action = OPTIONS_RUN, .log_level = LOG_LEVEL_INFO};
@@ -100,6 +103,19 @@ options_parse(int argc, char **argv, bool is_root, struct options *out, struct e
             if (!log_parse_level(optarg, &o.log_level)) {
                 options_fini(&o);
                 return err_make(err, ERR_INVALID, 0, "unknown log level \"%s\"", optarg);
+            }
+            break;
+        case 'D':
+            if (strcmp(optarg, "auto") == 0)
+                o.driver = OPTIONS_DRIVER_AUTO;
+            else if (strcmp(optarg, "process") == 0)
+                o.driver = OPTIONS_DRIVER_PROCESS;
+            else if (strcmp(optarg, "synthetic") == 0)
+                o.driver = OPTIONS_DRIVER_SYNTHETIC;
+            else {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0,
+                                "unknown driver \"%s\" (auto, process or synthetic)", optarg);
             }
             break;
         case 'v':

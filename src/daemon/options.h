@@ -14,6 +14,7 @@
 enum { OPTIONS_MAX_HOSTS = 16 };
 
 enum options_action { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION };
+enum options_driver { OPTIONS_DRIVER_AUTO, OPTIONS_DRIVER_PROCESS, OPTIONS_DRIVER_SYNTHETIC };
 
 struct options {
     enum options_action action;
@@ -21,6 +22,7 @@ struct options {
     size_t n_hosts;
     char *data_root; /* owned */
     enum log_level log_level;
+    enum options_driver driver;
 };
 
 /* Exit codes of sockerlessd. */

@@ -104,6 +104,23 @@ test_version_and_help(void **state)
     assert_non_null(strstr(options_usage(), "--host"));
 }
 
+static void
+test_driver(void **state)
+{
+    (void)state;
+    struct options o;
+    assert_int_equal(parse_list(ARGS(NULL), true, &o, NULL), 0);
+    assert_int_equal(o.driver, OPTIONS_DRIVER_AUTO);
+    options_fini(&o);
+    assert_int_equal(parse_list(ARGS("--driver", "synthetic", NULL), true, &o, NULL), 0);
+    assert_int_equal(o.driver, OPTIONS_DRIVER_SYNTHETIC);
+    options_fini(&o);
+    assert_int_equal(parse_list(ARGS("--driver=process", NULL), true, &o, NULL), 0);
+    assert_int_equal(o.driver, OPTIONS_DRIVER_PROCESS);
+    options_fini(&o);
+    expect_usage_error(ARGS("--driver", "wasm", NULL), "unknown driver");
+}
+
 int
 main(void)
 {
@@ -113,6 +130,7 @@ main(void)
         cmocka_unit_test(test_repeated_hosts_and_forms),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_version_and_help),
+        cmocka_unit_test(test_driver),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
