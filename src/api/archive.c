@@ -27,6 +27,15 @@ stat_header(const struct tarfs_stat *st)
     return b64;
 }
 
+static struct http_response *
+with_stat_header(struct http_response *r, const struct tarfs_stat *st)
+{
+    char *h = stat_header(st);
+    http_response_add_header(r, "X-Docker-Container-Path-Stat", h);
+    free(h);
+    return r;
+}
+
 /* Resolves the container and the path query parameter; NULL with *err on failure. */
 static char *
 archive_target(struct api *api, struct http_request *req, const char **path, char id[ID_LEN + 1],
@@ -64,11 +73,7 @@ api_archive_head(struct http_request *req, void *app)
     free(root);
     if (rc < 0)
         return not_found_in(&err, path, http_param(req, "id"));
-    struct http_response *r = http_response_data(200, NULL, NULL, 0);
-    char *h = stat_header(&st);
-    http_response_add_header(r, "X-Docker-Container-Path-Stat", h);
-    free(h);
-    return r;
+    return with_stat_header(http_response_data(200, NULL, NULL, 0), &st);
 }
 
 struct http_response *
@@ -94,10 +99,7 @@ api_archive_get(struct http_request *req, void *app)
     struct http_response *r =
         http_response_data(200, "application/x-tar", out.data ? out.data : "", out.len);
     buf_fini(&out);
-    char *h = stat_header(&st);
-    http_response_add_header(r, "X-Docker-Container-Path-Stat", h);
-    free(h);
-    return r;
+    return with_stat_header(r, &st);
 }
 
 struct http_response *
@@ -121,7 +123,7 @@ api_archive_put(struct http_request *req, void *app)
     const void *data;
     size_t len;
     http_request_body(req, &data, &len);
-    int rc = tarfs_extract(root, path, data, len, &err);
+    int rc = tarfs_extract(root, path, data, len, no_overwrite, &err);
     free(root);
     if (rc < 0)
         return not_found_in(&err, path, http_param(req, "id"));

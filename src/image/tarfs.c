@@ -155,7 +155,8 @@ safe_name(const char *name)
 }
 
 int
-tarfs_extract(const char *root, const char *path, const void *data, size_t len, struct err **err)
+tarfs_extract(const char *root, const char *path, const void *data, size_t len,
+              bool no_overwrite_dir_non_dir, struct err **err)
 {
     int fd = open_in_root(root, path, true, err);
     if (fd < 0)
@@ -198,6 +199,17 @@ tarfs_extract(const char *root, const char *path, const void *data, size_t len, 
             break;
         }
         char *full = xasprintf("%s/%s", dest, name);
+        struct stat old;
+        if (no_overwrite_dir_non_dir && lstat(full, &old) == 0 &&
+            S_ISDIR(old.st_mode) != (type == AE_IFDIR)) {
+            rc = err_make(err, ERR_INVALID, 0,
+                          S_ISDIR(old.st_mode)
+                              ? "cannot overwrite directory \"/%s\" with non-directory \"%s\""
+                              : "cannot overwrite non-directory \"/%s\" with directory \"%s\"",
+                          name, path);
+            free(full);
+            break;
+        }
         archive_entry_set_pathname(e, full);
         free(full);
         if (hard != NULL) {

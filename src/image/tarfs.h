@@ -27,9 +27,10 @@ struct tarfs_stat {
  * stat). ERR_NOT_FOUND when it does not exist. */
 int tarfs_stat(const char *root, const char *path, struct tarfs_stat *out, struct err **err);
 /* Extracts the tar in data into directory path of root. ERR_NOT_FOUND when path does not exist,
- * ERR_INVALID when it is not a directory or an entry is refused. */
+ * ERR_INVALID when it is not a directory or an entry is refused. no_overwrite_dir_non_dir (docker
+ * cp sends it): refuse to replace a directory with a non-directory or the other way round. */
 int tarfs_extract(const char *root, const char *path, const void *data, size_t len,
-                  struct err **err);
+                  bool no_overwrite_dir_non_dir, struct err **err);
 /* Archives path of root into out (capped by out's cap: ERR_TOO_LARGE), entries named from the
  * basename of path ("dir/." archives the contents). */
 int tarfs_create(const char *root, const char *path, struct buf *out, struct err **err);

@@ -84,7 +84,7 @@ extract(const struct ent *ents, size_t n, const char *path, struct err **err)
 {
     size_t len;
     void *t = tar_of(ents, n, &len);
-    int rc = tarfs_extract(root, path, t, len, err);
+    int rc = tarfs_extract(root, path, t, len, false, err);
     free(t);
     return rc;
 }
@@ -195,12 +195,31 @@ test_escapes_are_refused(void **state)
     assert_true(outside_is_empty());
 }
 
+static void
+test_no_overwrite_dir_non_dir(void **state)
+{
+    (void)state;
+    struct ent dir[] = {{"kind", AE_IFDIR, NULL, NULL, 0755}};
+    assert_int_equal(extract(dir, 1, "/", NULL), 0);
+    struct ent file[] = {{"kind", AE_IFREG, "x", NULL, 0}};
+    size_t len;
+    void *t = tar_of(file, 1, &len);
+    struct err *err = NULL;
+    assert_int_equal(tarfs_extract(root, "/", t, len, true, &err), -1);
+    assert_int_equal(err->kind, ERR_INVALID);
+    assert_non_null(strstr(err->msg, "cannot overwrite directory"));
+    err_clear(&err);
+    assert_int_equal(tarfs_extract(root, "/", t, len, false, NULL), 0); /* replaced */
+    free(t);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_and_stat),
         cmocka_unit_test(test_escapes_are_refused),
+        cmocka_unit_test(test_no_overwrite_dir_non_dir),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
