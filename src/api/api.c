@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "api/filters_json.h"
+#include "base/labels.h"
+#include "base/timeutil.h"
 #include "base/version.h"
 #include "base/xalloc.h"
 
@@ -165,6 +167,27 @@ api_query_filters(const struct http_request *req, const char *const *allowed, st
         return NULL;
     }
     return f;
+}
+
+int
+api_filter_until(const struct filters *f, int64_t *until_ns, struct err **err)
+{
+    *until_ns = INT64_MAX;
+    const struct filter_key *u = filters_find(f, "until");
+    if (u == NULL || u->n_values == 0)
+        return 0;
+    if (time_parse_timestamp(u->values[0], until_ns, err) < 0)
+        return err_wrap(err, "invalid filter 'until'");
+    return 0;
+}
+
+bool
+api_prune_labels_match(const struct filters *f, const struct labels *l)
+{
+    const char *const *k = (const char *const *)l->keys;
+    const char *const *v = (const char *const *)l->values;
+    return filters_match_labels(f, "label", k, v, l->n) &&
+           filters_match_labels_not(f, "label!", k, v, l->n);
 }
 
 char *

@@ -119,6 +119,11 @@ struct filters;
  * *err (ERR_INVALID) on bad JSON or an unknown key. */
 struct filters *api_query_filters(const struct http_request *req, const char *const *allowed,
                                   struct err **err);
+/* The `until` filter (RFC 3339 or Unix seconds) into *until_ns; INT64_MAX when absent. */
+int api_filter_until(const struct filters *f, int64_t *until_ns, struct err **err);
+struct labels;
+/* Both label filters of a prune: `label` (all must match) and `label!` (none may match). */
+bool api_prune_labels_match(const struct filters *f, const struct labels *l);
 /* "repo:tag" from the `repo` and `tag` query parameters, "repo" without a tag, NULL without a
  * repo (new string). */
 char *api_query_repo_tag(const struct http_request *req);

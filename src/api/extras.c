@@ -162,9 +162,8 @@ api_container_prune(struct http_request *req, void *app)
     struct filters *f = api_query_filters(req, keys, &err);
     if (f == NULL)
         return api_error_response(&err);
-    int64_t until = INT64_MAX;
-    const struct filter_key *u = filters_find(f, "until");
-    if (u != NULL && u->n_values > 0 && time_parse_timestamp(u->values[0], &until, &err) < 0) {
+    int64_t until;
+    if (api_filter_until(f, &until, &err) < 0) {
         filters_free(f);
         return api_error_response(&err);
     }
@@ -175,8 +174,7 @@ api_container_prune(struct http_request *req, void *app)
     for (size_t i = 0; i < n; i++) {
         const struct container *c = list[i];
         if (!container_is_running(c) && c->created_ns < until &&
-            filters_match_labels(f, "label", (const char *const *)c->spec.labels.keys,
-                                 (const char *const *)c->spec.labels.values, c->spec.labels.n))
+            api_prune_labels_match(f, &c->spec.labels))
             ids = strv_append(ids, c->id);
     }
     pthread_mutex_unlock(&api->eng->lock);
@@ -196,10 +194,15 @@ api_image_prune(struct http_request *req, void *app)
 {
     struct api *api = app;
     struct err *err = NULL;
-    static const char *const keys[] = {"dangling", "label", "until", NULL};
+    static const char *const keys[] = {"dangling", "label", "label!", "until", NULL};
     struct filters *f = api_query_filters(req, keys, &err);
     if (f == NULL)
         return api_error_response(&err);
+    int64_t until;
+    if (api_filter_until(f, &until, &err) < 0) {
+        filters_free(f);
+        return api_error_response(&err);
+    }
     /* dangling images only, unless dangling=false: then every image no container uses. */
     const struct filter_key *d = filters_find(f, "dangling");
     bool all = d != NULL && d->n_values > 0 &&
@@ -212,9 +215,7 @@ api_image_prune(struct http_request *req, void *app)
     for (size_t i = 0; i < n; i++) {
         const struct image *img = list[i];
         if ((all || img->tags[0] == NULL) && store_image_users(&api->eng->store, img) == 0 &&
-            filters_match_labels(f, "label", (const char *const *)img->config.labels.keys,
-                                 (const char *const *)img->config.labels.values,
-                                 img->config.labels.n)) {
+            img->created_ns < until && api_prune_labels_match(f, &img->config.labels)) {
             ids = strv_append(ids, img->id);
             reclaimed += img->size;
         }

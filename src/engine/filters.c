@@ -117,6 +117,17 @@ label_matches(const char *want, const char *const *keys, const char *const *valu
 }
 
 bool
+filters_match_labels_not(const struct filters *f, const char *filter_key, const char *const *keys,
+                         const char *const *values, size_t n)
+{
+    const struct filter_key *k = filters_find(f, filter_key);
+    for (size_t i = 0; k != NULL && i < k->n_values; i++)
+        if (label_matches(k->values[i], keys, values, n))
+            return false;
+    return true;
+}
+
+bool
 filters_match_labels(const struct filters *f, const char *filter_key, const char *const *keys,
                      const char *const *values, size_t n)
 {

@@ -45,4 +45,9 @@ bool filters_fuzzy_match(const struct filters *f, const char *key, const char *v
 bool filters_match_labels(const struct filters *f, const char *filter_key, const char *const *keys,
                           const char *const *values, size_t n);
 
+/* The negation Docker spells `label!`: true when key is absent or no label matches any of its
+ * values. */
+bool filters_match_labels_not(const struct filters *f, const char *filter_key,
+                              const char *const *keys, const char *const *values, size_t n);
+
 #endif

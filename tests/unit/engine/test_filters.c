@@ -41,6 +41,23 @@ test_labels(void **state)
 }
 
 static void
+test_labels_not(void **state)
+{
+    (void)state;
+    const char *keys[] = {"a"};
+    const char *values[] = {"1"};
+    struct filters *f = filters_new();
+    assert_true(filters_match_labels_not(f, "label!", keys, values, 1));
+    filters_add(f, "label!", "b");
+    assert_true(filters_match_labels_not(f, "label!", keys, values, 1));
+    filters_add(f, "label!", "a=2");
+    assert_true(filters_match_labels_not(f, "label!", keys, values, 1));
+    filters_add(f, "label!", "a=1"); /* any match excludes */
+    assert_false(filters_match_labels_not(f, "label!", keys, values, 1));
+    filters_free(f);
+}
+
+static void
 test_check_keys(void **state)
 {
     (void)state;
@@ -63,6 +80,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_and_fuzzy),
         cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_labels_not),
         cmocka_unit_test(test_check_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
