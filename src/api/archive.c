@@ -38,14 +38,14 @@ with_stat_header(struct http_response *r, const struct tarfs_stat *st)
 
 /* Resolves the container and the path query parameter; NULL with *err on failure. */
 static char *
-archive_target(struct api *api, struct http_request *req, const char **path, char id[ID_LEN + 1],
-               struct err **err)
+archive_target(struct api *api, struct http_request *req, const char **path, struct err **err)
 {
     *path = http_query(req, "path");
     if (*path == NULL || **path == '\0') {
         err_make(err, ERR_INVALID, 0, "bad parameter: path cannot be empty");
         return NULL;
     }
+    char id[ID_LEN + 1];
     return engine_container_root(api->eng, http_param(req, "id"), id, err);
 }
 
@@ -64,8 +64,7 @@ api_archive_head(struct http_request *req, void *app)
 {
     struct err *err = NULL;
     const char *path;
-    char id[ID_LEN + 1];
-    char *root = archive_target(app, req, &path, id, &err);
+    char *root = archive_target(app, req, &path, &err);
     if (root == NULL)
         return api_error_response(&err);
     struct tarfs_stat st;
@@ -81,8 +80,7 @@ api_archive_get(struct http_request *req, void *app)
 {
     struct err *err = NULL;
     const char *path;
-    char id[ID_LEN + 1];
-    char *root = archive_target(app, req, &path, id, &err);
+    char *root = archive_target(app, req, &path, &err);
     if (root == NULL)
         return api_error_response(&err);
     struct tarfs_stat st;
@@ -107,7 +105,6 @@ api_archive_put(struct http_request *req, void *app)
 {
     struct err *err = NULL;
     const char *path;
-    char id[ID_LEN + 1];
     bool no_overwrite = false, copy_uid = false;
     if (http_query_bool(req, "noOverwriteDirNonDir", false, &no_overwrite, &err) < 0 ||
         http_query_bool(req, "copyUIDGID", false, &copy_uid, &err) < 0)
@@ -117,7 +114,7 @@ api_archive_put(struct http_request *req, void *app)
         err_make(&err, ERR_UNSUPPORTED, 0, "copyUIDGID is not supported by this driver yet");
         return api_error_response(&err);
     }
-    char *root = archive_target(app, req, &path, id, &err);
+    char *root = archive_target(app, req, &path, &err);
     if (root == NULL)
         return api_error_response(&err);
     const void *data;

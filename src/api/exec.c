@@ -101,15 +101,6 @@ detached_write(void *ctx, int stream, const char *data, size_t len)
     return 0; /* detached: nobody reads the output */
 }
 
-static ssize_t
-detached_read(void *ctx, char *buf, size_t len)
-{
-    (void)ctx;
-    (void)buf;
-    (void)len;
-    return 0;
-}
-
 struct detached_job {
     struct engine *eng;
     struct exec *e;
@@ -119,7 +110,7 @@ static void *
 detached_main(void *arg)
 {
     struct detached_job *j = arg;
-    struct exec_io io = {.ctx = NULL, .write = detached_write, .read_stdin = detached_read};
+    struct exec_io io = {.ctx = NULL, .write = detached_write, .read_stdin = exec_io_no_stdin};
     engine_exec_run(j->eng, j->e, &io);
     exec_unref(j->e);
     free(j);

@@ -2,6 +2,15 @@
 
 #include <stddef.h>
 
+ssize_t
+exec_io_no_stdin(void *ctx, char *buf, size_t len)
+{
+    (void)ctx;
+    (void)buf;
+    (void)len;
+    return 0;
+}
+
 const struct driver *
 driver_chain_pick(const struct driver *const *chain, struct engine *eng, const struct container *c)
 {

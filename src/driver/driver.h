@@ -52,6 +52,9 @@ struct driver {
     void (*cleanup)(struct engine *eng, struct container *c);
 };
 
+/* An exec_io read_stdin for callers with no input to give: always EOF. */
+ssize_t exec_io_no_stdin(void *ctx, char *buf, size_t len);
+
 /* The synthetic driver: no process; the seed's documented behaviour (docs/drivers.md). */
 extern const struct driver driver_synthetic;
 

@@ -66,15 +66,6 @@ capture_write(void *ctx, int stream, const char *data, size_t len)
     return 0;
 }
 
-static ssize_t
-no_stdin(void *ctx, char *buf, size_t len)
-{
-    (void)ctx;
-    (void)buf;
-    (void)len;
-    return 0;
-}
-
 static void schedule(struct engine *eng, struct container *c, uint64_t run, int64_t delay_ns);
 
 static void
@@ -131,7 +122,7 @@ probe_main(void *arg)
     e.env = strv_dup(c->spec.env);
     e.attach_stdout = e.attach_stderr = true;
     struct capture cap = {.len = 0};
-    struct exec_io io = {.ctx = &cap, .write = capture_write, .read_stdin = no_stdin};
+    struct exec_io io = {.ctx = &cap, .write = capture_write, .read_stdin = exec_io_no_stdin};
     struct health_result r = {.start_ns = time_now_ns()};
     struct err *err = NULL;
     int code = c->driver->exec(eng, c, &e, &io, &err);
