@@ -38,14 +38,16 @@ struct http_hijack {
     http_hijack_fn fn;
     void *ctx;
     http_free_fn ctx_free;
-    bool started; /* the upgrade happened: the hijack thread owns this object */
 };
 
 /* Per-request state kept in MHD's con_cls. */
 struct request_state {
     struct http_request req;
-    struct http_response *early;        /* an error decided from the headers, sent after the body */
-    struct http_hijack *pending_hijack; /* queued 101 not yet executed */
+    struct http_response *early; /* an error decided from the headers, sent after the body */
+    /* A queued 101 whose upgrade has not happened: freed here if it never does. The upgrade
+     * callback takes it (sets this to NULL) before the hijack thread, which then owns it, starts:
+     * that thread may finish and free it before the request is completed. */
+    struct http_hijack *pending_hijack;
 };
 
 struct http_server {
@@ -389,7 +391,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (rs == NULL)
         return;
     struct http_hijack *h = rs->pending_hijack;
-    if (h != NULL && !h->started) {
+    if (h != NULL) {
         /* The 101 was never sent (the client left first). */
         if (h->ctx_free)
             h->ctx_free(h->ctx);
@@ -491,9 +493,10 @@ hijack_on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const c
                   size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
     (void)conn;
-    (void)con_cls;
     struct http_hijack *h = cls;
-    h->started = true;
+    struct request_state *rs = con_cls;
+    if (rs != NULL)
+        rs->pending_hijack = NULL; /* the hijack thread owns h from here on */
     h->fd = sock;
     h->urh = urh;
     /* MHD hands over the bytes it read past the headers; they stay valid until the close. */
@@ -644,7 +647,6 @@ relay_response(struct http_server *srv, struct request_state *rs, struct http_re
     struct http_hijack *h = xcalloc(1, sizeof(*h));
     h->srv = srv;
     h->fd = sp[0];
-    h->started = true;
     h->fn = r->hijack_fn;
     h->ctx = r->ctx;
     h->ctx_free = r->ctx_free;
