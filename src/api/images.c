@@ -119,6 +119,22 @@ api_image_list(struct http_request *req, void *app)
         return api_error_response(&err);
     json_t *out = json_array();
     pthread_mutex_lock(&api->eng->lock);
+    /* before/since name an image: list those created before or after it. */
+    int64_t before_ns = INT64_MAX, since_ns = INT64_MIN;
+    const char *refs[2] = {"before", "since"};
+    for (int i = 0; i < 2 && err == NULL; i++) {
+        const struct filter_key *k = filters_find(f, refs[i]);
+        struct image *r =
+            k && k->n_values ? store_find_image(&api->eng->store, k->values[0], &err) : NULL;
+        if (r != NULL)
+            *(i == 0 ? &before_ns : &since_ns) = r->created_ns;
+    }
+    if (err != NULL) {
+        pthread_mutex_unlock(&api->eng->lock);
+        filters_free(f);
+        json_decref(out);
+        return api_error_response(&err);
+    }
     size_t n;
     struct image **list = store_list_images(&api->eng->store, &n);
     for (size_t i = 0; i < n; i++) {
@@ -128,7 +144,8 @@ api_image_list(struct http_request *req, void *app)
         if (dk != NULL && dk->n_values > 0 &&
             (strcmp(dk->values[0], "true") == 0 || strcmp(dk->values[0], "1") == 0) != dangling)
             continue;
-        if (!reference_matches(img, f) ||
+        if (img->created_ns >= before_ns || img->created_ns <= since_ns ||
+            !reference_matches(img, f) ||
             !filters_match_labels(f, "label", (const char *const *)img->config.labels.keys,
                                   (const char *const *)img->config.labels.values,
                                   img->config.labels.n))

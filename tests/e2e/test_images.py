@@ -307,3 +307,14 @@ def test_removed_image_is_gone_from_the_list(api, cli, variant_image):
     assert status == 200
     assert image_id not in {e["Id"] for e in entries}
     assert re.search(re.escape(tag), json.dumps(entries)) is None
+
+
+def test_list_before_and_since_filters(cli, loaded_images):
+    """before/since name an image; the named image itself is never listed, an unknown one is an
+    error."""
+    out = cli("images", "--filter", "since=sockerless-test/busybox", "--format", "{{.Repository}}")
+    assert out.returncode == 0, out.stderr
+    assert "sockerless-test/busybox" not in out.stdout.split()
+    out = cli("images", "--filter", "before=sockerless-e2e/no-such-image", "-q")
+    assert out.returncode != 0
+    assert "No such image: sockerless-e2e/no-such-image:latest" in out.stderr
