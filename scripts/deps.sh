@@ -9,6 +9,9 @@ packages=(
   clang-format
   python3 python3-pytest python3-docker
   busybox-static
+  # The process driver: an OCI runtime (crun is tried first, runc where crun cannot run, e.g.
+  # on hybrid cgroup hosts), and ps for `docker top` with custom ps arguments.
+  runc crun procps tini
 )
 # The end-to-end tests drive the real docker CLI. A machine that has none gets Debian's
 # (docker.io ships the CLI together with an engine that the tests never start).

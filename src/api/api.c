@@ -71,6 +71,8 @@ static const struct route routes[] = {
     {"POST", "/images/load", api_image_load, ROUTE_SPOOL_BODY},
     {"POST", "/images/prune", api_image_prune, 0},
     {"GET", "/images/search", api_image_search, 0},
+    {"GET", "/images/get", api_image_save, 0},
+    {"GET", "/images/{name*}/get", api_image_save, 0},
     {"GET", "/images/{name*}/history", api_image_history, 0},
     {"GET", "/images/json", api_image_list, 0},
     {"GET", "/images/{name*}/json", api_image_inspect, 0},
@@ -149,12 +151,14 @@ api_body_object(const struct http_request *req, struct err **err)
 }
 
 int
-api_check_resize(const struct http_request *req, struct err **err)
+api_check_resize(const struct http_request *req, int *height, int *width, struct err **err)
 {
     int64_t h, w;
     if (http_query_int(req, "h", 0, 0, 65535, &h, err) < 0 ||
         http_query_int(req, "w", 0, 0, 65535, &w, err) < 0)
         return -1;
+    *height = (int)h;
+    *width = (int)w;
     return 0;
 }
 

@@ -110,6 +110,7 @@ struct http_response *api_image_list(struct http_request *req, void *app);
 struct http_response *api_image_tag(struct http_request *req, void *app);
 struct http_response *api_image_remove(struct http_request *req, void *app);
 struct http_response *api_image_load(struct http_request *req, void *app);
+struct http_response *api_image_save(struct http_request *req, void *app);
 
 /* Docker's restart policy names and retry rule; ERR_INVALID with its messages. */
 int api_check_restart_policy(const char *name, int64_t retries, struct err **err);
@@ -132,7 +133,7 @@ struct image;
 json_t *api_image_repo_tags(const struct image *img);
 
 /* Validates the `h` and `w` query parameters of a resize (0..65535). */
-int api_check_resize(const struct http_request *req, struct err **err);
+int api_check_resize(const struct http_request *req, int *height, int *width, struct err **err);
 
 /* Parses the request body as a JSON object (ERR_INVALID when it is not one). */
 json_t *api_body_object(const struct http_request *req, struct err **err);

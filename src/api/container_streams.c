@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "api/mux.h"
+#include "driver/driver.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "engine/engine.h"
@@ -260,7 +261,9 @@ api_container_logs(struct http_request *req, void *app)
 struct attach_session {
     struct logbuf_reader *history; /* logs=1: what was already written */
     struct logbuf_reader *live;    /* stream=1: what comes from now on */
-    bool want_out, want_err, want_in, tty;
+    bool want_out, want_err, want_in, tty, stdin_once;
+    struct engine *eng;
+    struct container *c; /* a reference */
 };
 
 static void
@@ -269,6 +272,8 @@ attach_free(void *p)
     struct attach_session *a = p;
     logbuf_reader_free(a->history);
     logbuf_reader_free(a->live);
+    if (a->c != NULL)
+        container_unref(a->c);
     free(a);
 }
 
@@ -319,12 +324,24 @@ attach_run(struct http_hijack *h, void *ctx)
         if (p[1].revents)
             return;
         if (p[2].revents) {
-            /* stdin: the synthetic driver runs no process, so input has nowhere to go
-             * (docs/drivers.md); EOF or an error only means the client stopped sending. */
-            char sink[4096];
-            ssize_t n = http_hijack_read(h, sink, sizeof(sink));
-            if (n <= 0)
+            /* stdin goes to the container's process when its driver takes input and the
+             * client asked to attach it; otherwise it is read and dropped (the synthetic
+             * driver has no process: docs/drivers.md). EOF or an error only means the client
+             * stopped sending; with StdinOnce the process then sees EOF too. */
+            char in[16384];
+            ssize_t n = http_hijack_read(h, in, sizeof(in));
+            const struct driver *d = a->c->driver;
+            bool forward = a->want_in && d->attach_stdin != NULL;
+            if (n > 0 && forward) {
+                struct err *err = NULL;
+                if (d->attach_stdin(a->eng, a->c, in, (size_t)n, &err) < 0)
+                    err_clear(&err);
+            }
+            if (n <= 0) {
                 client_open = false;
+                if (forward && a->stdin_once && d->attach_stdin_close != NULL)
+                    d->attach_stdin_close(a->eng, a->c);
+            }
         }
     }
     http_hijack_close_write(h);
@@ -351,19 +368,22 @@ api_container_attach(struct http_request *req, void *app)
         return api_error_response(&err);
     }
     a->tty = c->spec.tty;
+    a->stdin_once = c->spec.stdin_once;
+    a->eng = api->eng;
+    a->c = c; /* the session's reference */
     if (logs)
         a->history = logbuf_reader_new(c->logs, -1);
     if (stream) {
-        /* Before start the container has no process yet: the live reader waits for what it
-         * will write (compat-notes 11), so a `docker run` never misses its first output. */
+        /* Before a start the container has no process yet: the live reader waits for what it
+         * will write (compat-notes 11), so a `docker run` or `docker start -a` (of a new or an
+         * exited container) never misses its first output. */
         a->live = logbuf_reader_new(c->logs, 0);
         pthread_mutex_lock(&api->eng->lock);
-        bool created = c->state.status == CONTAINER_CREATED;
+        bool stopped = c->state.status == CONTAINER_CREATED || c->state.status == CONTAINER_EXITED;
         pthread_mutex_unlock(&api->eng->lock);
-        if (created)
+        if (stopped)
             logbuf_reopen(c->logs);
     }
-    container_unref(c);
     return http_response_hijack(a->tty ? "application/vnd.docker.raw-stream"
                                        : "application/vnd.docker.multiplexed-stream",
                                 attach_run, a, attach_free);
@@ -374,12 +394,18 @@ api_container_resize(struct http_request *req, void *app)
 {
     struct api *api = app;
     struct err *err = NULL;
-    if (api_check_resize(req, &err) < 0)
+    int height, width;
+    if (api_check_resize(req, &height, &width, &err) < 0)
         return api_error_response(&err);
     struct container *c = engine_container_get(api->eng, http_param(req, "id"), &err);
     if (c == NULL)
         return api_error_response(&err);
+    /* A driver without terminals (synthetic) has nothing to resize. */
+    int rc = 0;
+    if (c->driver->resize != NULL)
+        rc = c->driver->resize(api->eng, c, height, width, &err);
     container_unref(c);
-    /* The synthetic driver has no terminal to resize; a real one resizes the pty. */
+    if (rc < 0)
+        return api_error_response(&err);
     return http_response_data(200, "text/plain; charset=utf-8", NULL, 0);
 }

@@ -9,6 +9,7 @@
 #include "api/filters_json.h"
 #include "api/jsonx.h"
 #include "backend/backend.h"
+#include "base/signals.h"
 #include "base/strv.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
@@ -389,52 +390,13 @@ api_container_restart(struct http_request *req, void *app)
                                &err);
 }
 
-/* Signal names as Docker accepts them: "SIGKILL", "KILL", "kill", "9". */
-static int
-parse_signal(const char *s, int *out)
-{
-    static const struct {
-        const char *name;
-        int num;
-    } sigs[] = {
-        {"HUP", SIGHUP},   {"INT", SIGINT},       {"QUIT", SIGQUIT}, {"ILL", SIGILL},
-        {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},     {"BUS", SIGBUS},   {"FPE", SIGFPE},
-        {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
-        {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM}, {"STKFLT", SIGSTKFLT},
-        {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
-        {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},
-        {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH},
-        {"IO", SIGIO},     {"PWR", SIGPWR},       {"SYS", SIGSYS},
-    };
-    if (s == NULL || *s == '\0') {
-        *out = SIGKILL;
-        return 0;
-    }
-    char *end;
-    long n = strtol(s, &end, 10);
-    if (*end == '\0') {
-        if (n <= 0 || n > 64)
-            return -1;
-        *out = (int)n;
-        return 0;
-    }
-    const char *name = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-        if (strcasecmp(name, sigs[i].name) == 0) {
-            *out = sigs[i].num;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 struct http_response *
 api_container_kill(struct http_request *req, void *app)
 {
     struct api *api = app;
     struct err *err = NULL;
     int sig;
-    if (parse_signal(http_query(req, "signal"), &sig) < 0) {
+    if (signal_parse(http_query(req, "signal"), &sig) < 0) {
         err_make(&err, ERR_INVALID, 0, "Invalid signal: %.32s", http_query(req, "signal"));
         return api_error_response(&err);
     }

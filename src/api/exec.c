@@ -1,5 +1,6 @@
 /* Exec endpoints: create, start (hijacked, or detached), inspect, resize. */
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -27,7 +28,9 @@ api_exec_create(struct http_request *req, void *app)
         jsonx_bool(body, "Privileged", &spec.privileged, &err) < 0 ||
         jsonx_bool(body, "AttachStdin", &spec.attach_stdin, &err) < 0 ||
         jsonx_bool(body, "AttachStdout", &spec.attach_stdout, &err) < 0 ||
-        jsonx_bool(body, "AttachStderr", &spec.attach_stderr, &err) < 0) {
+        jsonx_bool(body, "AttachStderr", &spec.attach_stderr, &err) < 0 ||
+        jsonx_console_size(body, "ConsoleSize", &spec.console_height, &spec.console_width, &err) <
+            0) {
         json_decref(body);
         exec_spec_fini(&spec);
         return api_error_response(&err);
@@ -72,12 +75,23 @@ session_read(void *ctx, char *buf, size_t len)
     return http_hijack_read(s->h, buf, len);
 }
 
+/* Ends a read_stdin blocked in the driver's input thread: the command is over. */
+static void
+session_cancel_stdin(void *ctx)
+{
+    struct exec_session *s = ctx;
+    shutdown(http_hijack_fd(s->h), SHUT_RD);
+}
+
 static void
 exec_session_run(struct http_hijack *h, void *ctx)
 {
     struct exec_session *s = ctx;
     s->h = h;
-    struct exec_io io = {.ctx = s, .write = session_write, .read_stdin = session_read};
+    struct exec_io io = {.ctx = s,
+                         .write = session_write,
+                         .read_stdin = session_read,
+                         .cancel_stdin = session_cancel_stdin};
     engine_exec_run(s->eng, s->e, &io);
     /* The exit code is recorded; now the client may see EOF (compat-notes 9). */
     http_hijack_close_write(h);
@@ -151,10 +165,12 @@ api_exec_start(struct http_request *req, void *app)
     struct api *api = app;
     struct err *err = NULL;
     bool detach = false, tty = false;
+    int height = 0, width = 0;
     if (req->body.len > 0) {
         json_t *body = api_body_object(req, &err);
         if (body == NULL || jsonx_bool(body, "Detach", &detach, &err) < 0 ||
-            jsonx_bool(body, "Tty", &tty, &err) < 0) {
+            jsonx_bool(body, "Tty", &tty, &err) < 0 ||
+            jsonx_console_size(body, "ConsoleSize", &height, &width, &err) < 0) {
             json_decref(body);
             return api_error_response(&err);
         }
@@ -163,6 +179,12 @@ api_exec_start(struct http_request *req, void *app)
     struct exec *e = engine_exec_get(api->eng, http_param(req, "id"), &err);
     if (e == NULL)
         return api_error_response(&err);
+    if (height > 0 && width > 0) { /* before the claim: the process starts with its size */
+        pthread_mutex_lock(&api->eng->lock);
+        e->console_height = height;
+        e->console_width = width;
+        pthread_mutex_unlock(&api->eng->lock);
+    }
     if (engine_exec_claim(api->eng, e, &err) < 0) {
         if (detach) {
             exec_unref(e);
@@ -231,12 +253,18 @@ api_exec_resize(struct http_request *req, void *app)
 {
     struct api *api = app;
     struct err *err = NULL;
-    if (api_check_resize(req, &err) < 0)
+    int height, width;
+    if (api_check_resize(req, &height, &width, &err) < 0)
         return api_error_response(&err);
     struct exec *e = engine_exec_get(api->eng, http_param(req, "id"), &err);
     if (e == NULL)
         return api_error_response(&err);
+    /* A driver without terminals (synthetic) has nothing to resize. */
+    int rc = 0;
+    if (e->c->driver->exec_resize != NULL)
+        rc = e->c->driver->exec_resize(api->eng, e, height, width, &err);
     exec_unref(e);
-    /* No terminal exists in the synthetic driver; a real driver resizes the exec's pty. */
+    if (rc < 0)
+        return api_error_response(&err);
     return http_response_data(200, NULL, NULL, 0);
 }

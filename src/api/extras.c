@@ -1,4 +1,5 @@
 /* top, stats, prunes, image history and /system/df. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,88 +9,200 @@
 #include "api/jsonx.h"
 #include "backend/backend.h"
 #include "base/strv.h"
+#include "base/log.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "driver/driver.h"
+#include "driver/procinfo.h"
+#include "driver/rootfs.h"
 #include "engine/engine.h"
 #include "engine/volume.h"
 #include "image/reference.h"
 #include "image/tarfs.h"
 #include "api/container_doc.h"
 
+/* The driver answers top and stats; these handlers only check the container and turn the
+ * results into Docker's JSON. The driver is called without the engine lock, on a reference. */
+
 struct http_response *
 api_container_top(struct http_request *req, void *app)
 {
     struct api *api = app;
     struct err *err = NULL;
+    const char *ps_args = http_query(req, "ps_args");
+    /* dockerd checks the arguments before it looks the container up (daemon/top_unix.go). */
+    if (procinfo_check_ps_args(ps_args && *ps_args ? ps_args : "-ef", &err) < 0)
+        return api_error_response(&err);
+    struct container *c = engine_container_get(api->eng, http_param(req, "id"), &err);
+    if (c == NULL)
+        return api_error_response(&err);
     pthread_mutex_lock(&api->eng->lock);
-    struct container *c = store_find_container(&api->eng->store, http_param(req, "id"), &err);
-    json_t *out = NULL;
-    if (c != NULL && !container_is_running(c)) {
-        err_make(&err, ERR_CONFLICT, 0, "Container %s is not running", c->id);
-    } else if (c != NULL) {
-        /* The synthetic driver has no process table: its one "process" is the command
-         * (docs/drivers.md). A real driver runs ps in the container's pid namespace. */
-        size_t len = strlen(c->path) + 1;
-        for (size_t i = 0; c->args[i] != NULL; i++)
-            len += strlen(c->args[i]) + 1;
-        char *cmd = xcalloc(1, len);
-        strcat(cmd, c->path);
-        for (size_t i = 0; c->args[i] != NULL; i++) {
-            strcat(cmd, " ");
-            strcat(cmd, c->args[i]);
-        }
-        char pid[16], stime[8];
-        snprintf(pid, sizeof(pid), "%d", c->state.pid);
-        time_t t = (time_t)(c->state.started_ns / 1000000000);
-        struct tm tm;
-        localtime_r(&t, &tm);
-        strftime(stime, sizeof(stime), "%H:%M", &tm);
-        out = json_pack("{s:[s,s,s,s,s,s,s,s], s:[[s,s,s,s,s,s,s,s]]}", "Titles", "UID", "PID",
-                        "PPID", "C", "STIME", "TTY", "TIME", "CMD", "Processes",
-                        c->spec.user && *c->spec.user ? c->spec.user : "root", pid, "0", "0", stime,
-                        "?", "00:00:00", cmd);
-        free(cmd);
-    }
+    bool running = container_is_running(c) && !c->removed;
+    bool restarting = c->state.status == CONTAINER_RESTARTING;
     pthread_mutex_unlock(&api->eng->lock);
-    return out ? http_response_json(200, out) : api_error_response(&err);
+    struct proc_top t = {0};
+    int rc = -1;
+    if (!running)
+        err_make(&err, ERR_CONFLICT, 0, "Container %s is not running", c->id);
+    else if (restarting)
+        err_make(&err, ERR_CONFLICT, 0,
+                 "Container %s is restarting, wait until the container is running", c->id);
+    else if (c->driver->top == NULL)
+        err_make(&err, ERR_UNSUPPORTED, 0, "top is not supported by the %s driver",
+                 c->driver->name);
+    else
+        rc = c->driver->top(api->eng, c, ps_args, &t, &err);
+    container_unref(c);
+    if (rc < 0)
+        return api_error_response(&err);
+    /* Docker's ContainerTopOKBody: Processes (null when no row), then Titles. */
+    json_t *procs = t.n_rows > 0 ? json_array() : json_null();
+    for (size_t i = 0; i < t.n_rows; i++)
+        json_array_append_new(procs, jsonx_from_strv_empty(t.rows[i]));
+    json_t *out =
+        json_pack("{s:o, s:o}", "Processes", procs, "Titles", jsonx_from_strv_empty(t.titles));
+    proc_top_fini(&t);
+    return http_response_json(200, out);
 }
 
+/* Counters are unsigned in Go; JSON integers here are int64 (only absurd values differ). */
 static json_t *
-cpu_stats(int ncpu)
+u64(uint64_t v)
 {
-    return json_pack("{s:{s:i, s:[], s:i, s:i}, s:i, s:i, s:{s:i, s:i, s:i}}", "cpu_usage",
-                     "total_usage", 0, "percpu_usage", "usage_in_kernelmode", 0,
-                     "usage_in_usermode", 0, "system_cpu_usage", 0, "online_cpus", ncpu,
-                     "throttling_data", "periods", 0, "throttled_periods", 0, "throttled_time", 0);
+    return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
 }
 
-/* The synthetic driver's stats: Docker's shape, every counter zero (the seed's answer). */
-static char *
-stats_line(struct api *api, const char *id, const char *name, bool running, int64_t prev_ns)
+/* Sets key to v unless Docker would omit it (omitempty on a zero value). */
+static void
+set_u64(json_t *o, const char *key, uint64_t v, bool keep_zero)
 {
-    int64_t now = time_now_ns();
-    json_t *o = json_pack(
-        "{s:o, s:o, s:{s:i}, s:{s:[], s:[], s:[], s:[], s:[], s:[], s:[], s:[]}, s:i, s:{},"
-        " s:o, s:o, s:{s:i, s:I, s:{}}, s:s, s:s}",
-        "read", jsonx_time(running ? now : 0), "preread", jsonx_time(running ? prev_ns : 0),
-        "pids_stats", "current", 0, "blkio_stats", "io_service_bytes_recursive",
-        "io_serviced_recursive", "io_queue_recursive", "io_service_time_recursive",
-        "io_wait_time_recursive", "io_merged_recursive", "io_time_recursive", "sectors_recursive",
-        "num_procs", 0, "storage_stats", "cpu_stats", cpu_stats(api->eng->host.ncpu),
-        "precpu_stats", cpu_stats(api->eng->host.ncpu), "memory_stats", "usage", 0, "limit",
-        (json_int_t)api->eng->host.mem_total, "stats", "name", name, "id", id);
-    char *text = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    char *line = xasprintf("%s\n", text);
-    free(text);
-    return line;
+    if (v != 0 || keep_zero)
+        json_object_set_new(o, key, u64(v));
+}
+
+/*
+ * cpu_stats for s, or Docker's empty CPUStats when s is NULL. A cgroup sample follows Docker's
+ * omitempty (percpu_usage, system_cpu_usage and online_cpus only when not zero); the synthetic
+ * driver's zero sample (cgroup_version 0) keeps the seed's shape, with every key.
+ */
+static json_t *
+stats_cpu_json(const struct proc_stats *s)
+{
+    static const struct proc_stats none;
+    bool seed = s != NULL && s->cgroup_version == 0;
+    if (s == NULL)
+        s = &none;
+    json_t *usage = json_object();
+    json_object_set_new(usage, "total_usage", u64(s->cpu_total_ns));
+    if (s->n_percpu > 0 || seed) {
+        json_t *percpu = json_array();
+        for (size_t i = 0; i < s->n_percpu; i++)
+            json_array_append_new(percpu, u64(s->percpu_ns[i]));
+        json_object_set_new(usage, "percpu_usage", percpu);
+    }
+    json_object_set_new(usage, "usage_in_kernelmode", u64(s->cpu_kernel_ns));
+    json_object_set_new(usage, "usage_in_usermode", u64(s->cpu_user_ns));
+    json_t *cpu = json_object();
+    json_object_set_new(cpu, "cpu_usage", usage);
+    set_u64(cpu, "system_cpu_usage", s->system_cpu_ns, seed);
+    set_u64(cpu, "online_cpus", s->online_cpus, seed);
+    json_object_set_new(cpu, "throttling_data",
+                        json_pack("{s:o, s:o, s:o}", "periods", u64(s->throttle_periods),
+                                  "throttled_periods", u64(s->throttled_periods), "throttled_time",
+                                  u64(s->throttled_ns)));
+    return cpu;
+}
+
+/* blkio_stats: v1 and the seed have a list for every key; v2 has io_service_bytes_recursive
+ * only (null when empty); an empty sample has null everywhere. */
+static json_t *
+stats_blkio_json(const struct proc_stats *s)
+{
+    static const char *const keys[] = {
+        "io_service_bytes_recursive", "io_serviced_recursive",  "io_queue_recursive",
+        "io_service_time_recursive",  "io_wait_time_recursive", "io_merged_recursive",
+        "io_time_recursive",          "sectors_recursive",      NULL};
+    bool lists = s != NULL && s->cgroup_version != 2;
+    json_t *o = json_object();
+    for (size_t k = 0; keys[k] != NULL; k++) {
+        json_t *v = lists ? json_array() : json_null();
+        if (k == 0 && s != NULL && s->n_blkio > 0) {
+            json_decref(v);
+            v = json_array();
+            for (size_t i = 0; i < s->n_blkio; i++) {
+                const struct proc_blkio_entry *e = &s->blkio[i];
+                json_array_append_new(v, json_pack("{s:o, s:o, s:s, s:o}", "major", u64(e->major),
+                                                   "minor", u64(e->minor), "op", e->op, "value",
+                                                   u64(e->value)));
+            }
+        }
+        json_object_set_new(o, keys[k], v);
+    }
+    return o;
+}
+
+static int
+cmp_key_index(const void *a, const void *b, void *keys)
+{
+    char **k = keys;
+    return strcmp(k[*(const size_t *)a], k[*(const size_t *)b]);
+}
+
+/* memory_stats in Docker's field order, its map sorted by key as Go writes maps. */
+static json_t *
+stats_memory_json(const struct proc_stats *s)
+{
+    json_t *o = json_object();
+    if (s == NULL)
+        return o;
+    bool seed = s->cgroup_version == 0;
+    set_u64(o, "usage", s->mem_usage, seed);
+    if (s->cgroup_version == 1)
+        set_u64(o, "max_usage", s->mem_max_usage, false);
+    if (s->mem_stats.n > 0 || seed) {
+        size_t *order = xcalloc(s->mem_stats.n + 1, sizeof(size_t));
+        for (size_t i = 0; i < s->mem_stats.n; i++)
+            order[i] = i;
+        qsort_r(order, s->mem_stats.n, sizeof(size_t), cmp_key_index, s->mem_stats.keys);
+        json_t *stats = json_object();
+        for (size_t i = 0; i < s->mem_stats.n; i++)
+            json_object_set_new(stats, s->mem_stats.keys[order[i]],
+                                u64(s->mem_stats.values[order[i]]));
+        free(order);
+        json_object_set_new(o, "stats", stats);
+    }
+    set_u64(o, "failcnt", s->mem_failcnt, false);
+    set_u64(o, "limit", s->mem_limit, seed);
+    return o;
+}
+
+/* One stats object as dockerd writes it (api/types/stats.go, StatsJSON); cur NULL: the empty
+ * sample dockerd sends for a container that does not run. prev: the sample before (precpu). */
+static json_t *
+stats_json(const struct container *c, const struct proc_stats *cur, int64_t read_ns,
+           const struct proc_stats *prev, int64_t preread_ns)
+{
+    json_t *pids = json_object();
+    if (cur != NULL) {
+        set_u64(pids, "current", cur->pids_current, cur->cgroup_version == 0);
+        set_u64(pids, "limit", cur->pids_limit, false);
+    }
+    /* networks is left out: the container shares the host's network. */
+    return json_pack("{s:o, s:o, s:o, s:o, s:i, s:{}, s:o, s:o, s:o, s:s, s:s}", "read",
+                     jsonx_time(read_ns), "preread", jsonx_time(preread_ns), "pids_stats", pids,
+                     "blkio_stats", stats_blkio_json(cur), "num_procs", 0, "storage_stats",
+                     "cpu_stats", stats_cpu_json(cur), "precpu_stats", stats_cpu_json(prev),
+                     "memory_stats", stats_memory_json(cur), "name", c->name, "id", c->id);
 }
 
 struct stats_stream {
     struct api *api;
     struct container *c;
-    bool stream, done;
-    int64_t prev_ns;
+    bool stream, one_shot, done;
+    unsigned frames;
+    struct proc_stats prev; /* the last sample, for precpu_stats */
+    bool has_prev;
+    int64_t prev_read_ns;
     char *pending;
     size_t len, off;
 };
@@ -99,8 +212,81 @@ stats_free(void *p)
 {
     struct stats_stream *s = p;
     container_unref(s->c);
+    proc_stats_fini(&s->prev);
     free(s->pending);
     free(s);
+}
+
+/* One sample from the driver; false when the container does not run (or its counters cannot
+ * be read): dockerd then sends its empty sample. *removed: the stream must end. */
+static bool
+stats_sample(struct stats_stream *s, struct proc_stats *cur, int64_t *read_ns, bool *removed)
+{
+    struct engine *eng = s->api->eng;
+    pthread_mutex_lock(&eng->lock);
+    bool running = container_is_running(s->c) && !s->c->removed;
+    *removed = s->c->removed;
+    pthread_mutex_unlock(&eng->lock);
+    memset(cur, 0, sizeof(*cur));
+    *read_ns = 0;
+    if (*removed || s->c->driver->stats == NULL)
+        return false;
+    struct err *err = NULL;
+    if (s->c->driver->stats(eng, s->c, cur, &err) < 0) {
+        if (err_kind_of(&err) != ERR_CONFLICT)
+            LOG_DEBUG("stats of %.12s: %s", s->c->id, err->msg);
+        err_clear(&err);
+        return false;
+    }
+    *read_ns = running ? time_now_ns() : 0;
+    return true;
+}
+
+/* The next line of the stream: a sample a second (dockerd's collector interval). Without
+ * stream (and without one-shot) dockerd waits for a second sample, so precpu_stats is real
+ * and the CLI can show a CPU percentage. */
+static ssize_t
+stats_next(struct http_stream *hs, struct stats_stream *s)
+{
+    struct proc_stats cur;
+    int64_t read_ns;
+    bool removed, have;
+    for (;;) {
+        if (s->frames > 0 || s->has_prev) {
+            ssize_t end = http_stream_await(hs, -1, 1000);
+            if (end != 0)
+                return end;
+        }
+        have = stats_sample(s, &cur, &read_ns, &removed);
+        if (removed && s->frames > 0)
+            return HTTP_STREAM_END;
+        bool prime = !s->stream && !s->one_shot && s->frames == 0 && !s->has_prev && have &&
+                     cur.cgroup_version != 0; /* the seed's zero counters need no second look */
+        if (!prime)
+            break;
+        s->prev = cur;
+        s->has_prev = true;
+        s->prev_read_ns = read_ns;
+    }
+    /* The synthetic driver's counters never change: its previous sample is itself (the seed
+     * answered cpu_stats twice). */
+    const struct proc_stats *prev = s->has_prev ? &s->prev : NULL;
+    if (prev == NULL && have && cur.cgroup_version == 0)
+        prev = &cur;
+    json_t *o = stats_json(s->c, have ? &cur : NULL, read_ns, prev, s->prev_read_ns);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    s->pending = xasprintf("%s\n", text);
+    free(text);
+    s->len = strlen(s->pending);
+    s->off = 0;
+    proc_stats_fini(&s->prev);
+    s->prev = cur;
+    s->has_prev = have;
+    s->prev_read_ns = read_ns;
+    s->frames++;
+    s->done = !s->stream || removed;
+    return 0;
 }
 
 static ssize_t
@@ -110,19 +296,9 @@ stats_produce(struct http_stream *hs, void *ctx, char *buf, size_t max)
     if (s->pending == NULL) {
         if (s->done)
             return HTTP_STREAM_END;
-        if (s->prev_ns != 0) {
-            ssize_t end = http_stream_await(hs, -1, 1000); /* one sample a second, as dockerd */
-            if (end != 0)
-                return end;
-        }
-        pthread_mutex_lock(&s->api->eng->lock);
-        bool running = container_is_running(s->c) && !s->c->removed;
-        pthread_mutex_unlock(&s->api->eng->lock);
-        s->pending = stats_line(s->api, s->c->id, s->c->name, running, s->prev_ns);
-        s->len = strlen(s->pending);
-        s->off = 0;
-        s->prev_ns = time_now_ns();
-        s->done = !s->stream || !running;
+        ssize_t rc = stats_next(hs, s);
+        if (rc != 0)
+            return rc;
     }
     size_t n = s->len - s->off < max ? s->len - s->off : max;
     memcpy(buf, s->pending + s->off, n);
@@ -140,16 +316,25 @@ api_container_stats(struct http_request *req, void *app)
     struct api *api = app;
     struct err *err = NULL;
     bool stream = true, one_shot = false;
-    if (http_query_bool(req, "stream", true, &stream, &err) < 0 ||
+    if (http_query_bool(req, "stream", true, &stream, &err) < 0)
+        return api_error_response(&err);
+    /* one-shot exists from API 1.41 on; older clients' is ignored, as dockerd does. */
+    if (api_version_cmp(req->version, (struct api_version){1, 41}) >= 0 &&
         http_query_bool(req, "one-shot", false, &one_shot, &err) < 0)
         return api_error_response(&err);
     struct container *c = engine_container_get(api->eng, http_param(req, "id"), &err);
     if (c == NULL)
         return api_error_response(&err);
+    if (stream && one_shot) {
+        container_unref(c);
+        err_make(&err, ERR_INVALID, 0, "cannot have stream=true and one-shot=true");
+        return api_error_response(&err);
+    }
     struct stats_stream *s = xcalloc(1, sizeof(*s));
     s->api = api;
     s->c = c;
-    s->stream = stream && !one_shot;
+    s->stream = stream;
+    s->one_shot = one_shot;
     return http_response_stream(200, "application/json", stats_produce, s, stats_free);
 }
 
@@ -328,20 +513,24 @@ api_container_changes(struct http_request *req, void *app)
 {
     struct api *api = app;
     struct err *err = NULL;
-    char id[ID_LEN + 1];
-    char *root = engine_container_root(api->eng, http_param(req, "id"), id, &err);
-    if (root == NULL)
+    struct container *c = engine_container_get(api->eng, http_param(req, "id"), &err);
+    if (c == NULL)
         return api_error_response(&err);
-    /* The synthetic driver's filesystem starts empty: everything in it was added (Kind 1).
-     * dockerd answers null when nothing changed. */
-    char **paths = tarfs_list(root, &err);
-    free(root);
-    if (paths == NULL)
+    struct rootfs_change *ch = NULL;
+    size_t n = 0;
+    int rc = c->driver->changes != NULL
+                 ? c->driver->changes(api->eng, c, &ch, &n, &err)
+                 : err_make(&err, ERR_UNSUPPORTED, 0, "the %s driver has no filesystem",
+                            c->driver->name);
+    container_unref(c);
+    if (rc < 0)
         return api_error_response(&err);
-    json_t *out = paths[0] ? json_array() : json_null();
-    for (size_t i = 0; paths[i] != NULL; i++)
-        json_array_append_new(out, json_pack("{s:s, s:i}", "Path", paths[i], "Kind", 1));
-    strv_free(paths);
+    /* dockerd answers null when nothing changed. */
+    json_t *out = n > 0 ? json_array() : json_null();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(out,
+                              json_pack("{s:s, s:i}", "Path", ch[i].path, "Kind", (int)ch[i].kind));
+    rootfs_changes_free(ch, n);
     return http_response_json(200, out);
 }
 

@@ -1,7 +1,11 @@
-/* Image endpoints: pull (synthetic), inspect, list, tag, remove. */
+/* Image endpoints: pull (synthetic), inspect, list, tag, remove, load, import, save. */
+#include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "api/filters_json.h"
@@ -10,6 +14,7 @@
 #include "base/strv.h"
 #include "base/xalloc.h"
 #include "engine/engine.h"
+#include "image/archive_write.h"
 #include "image/reference.h"
 
 /* The familiar forms of an image's tags ("busybox:latest"). */
@@ -303,9 +308,14 @@ api_image_load(struct http_request *req, void *app)
     const void *data;
     size_t len;
     http_request_body(req, &data, &len);
-    if (engine_image_load(api->eng, data, len, &loaded, &err) < 0)
-        return api_error_response(&err);
     struct pull_stream *p = xcalloc(1, sizeof(*p));
+    if (engine_image_load(api->eng, data, len, &loaded, &err) < 0) {
+        /* dockerd has answered 200 before it reads the archive: its errors come in-band. */
+        append_line(
+            p, json_pack("{s:{s:s}, s:s}", "errorDetail", "message", err->msg, "error", err->msg));
+        err_clear(&err);
+        return http_response_stream(200, "application/json", pull_produce, p, pull_free);
+    }
     for (size_t i = 0; loaded[i] != NULL; i++) {
         char *line = xasprintf("%s\n", loaded[i]);
         append_line(p, json_pack("{s:s}", "stream", line));
@@ -427,4 +437,191 @@ api_commit(struct http_request *req, void *app)
     if (rc < 0)
         return api_error_response(&err);
     return http_response_json(201, json_pack("{s:s}", "Id", id));
+}
+
+/* ---- docker save ---- */
+
+struct save_items {
+    struct archive_item *items;
+    size_t n;
+};
+
+static void
+save_items_fini(struct save_items *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        image_unref((struct image *)s->items[i].img);
+        strv_free((char **)s->items[i].repo_tags);
+    }
+    free(s->items);
+}
+
+static void
+save_items_add(struct save_items *s, struct image *img, const char *familiar_tag)
+{
+    image_ref(img);
+    char **tags = xcalloc(1, sizeof(char *));
+    if (familiar_tag != NULL)
+        tags = strv_append(tags, familiar_tag);
+    s->items = xrealloc(s->items, (s->n + 1) * sizeof(*s->items));
+    s->items[s->n++] = (struct archive_item){.img = img, .repo_tags = tags};
+}
+
+/* Every tag of repository repo_full ("docker.io/library/busybox"). Lock held. */
+static size_t
+add_repository_tags(struct store *st, const char *repo_full, struct save_items *s)
+{
+    size_t found = 0, rlen = strlen(repo_full), it = 0;
+    const char *tag;
+    void *v;
+    while (map_next(&st->tags, &it, &tag, &v)) {
+        if (strncmp(tag, repo_full, rlen) != 0 || tag[rlen] != ':')
+            continue;
+        struct reference r;
+        if (reference_parse(tag, &r, NULL) < 0)
+            continue;
+        char *fam = reference_familiar(&r);
+        save_items_add(s, v, fam);
+        free(fam);
+        reference_fini(&r);
+        found++;
+    }
+    return found;
+}
+
+/*
+ * One name of a save, read as dockerd's image/tarexport does: an ID (or ID prefix) saves the
+ * image without references; name:tag that tag ("reference does not exist" when absent); a
+ * repository without a tag every tag it has, or else the image it names as an ID prefix.
+ * Lock held.
+ */
+static int
+resolve_save_name(struct store *st, const char *name, struct save_items *s, struct err **err)
+{
+    struct image *img;
+    if (strncmp(name, "sha256:", 7) == 0) {
+        if ((img = store_find_image(st, name, err)) == NULL)
+            return -1;
+        save_items_add(s, img, NULL);
+        return 0;
+    }
+    struct reference r;
+    if (reference_parse(name, &r, err) < 0)
+        return -1;
+    const char *last = strrchr(name, '/');
+    bool name_only = strpbrk(last ? last : name, ":@") == NULL;
+    char *full = reference_full(&r);
+    char *fam = reference_familiar(&r);
+    int rc = 0;
+    if (name_only) {
+        cleanup_free char *repo = xasprintf("%s/%s", r.domain, r.path);
+        if (add_repository_tags(st, repo, s) == 0) {
+            struct err *sub = NULL;
+            img = store_find_image(st, name, &sub);
+            if (img != NULL)
+                save_items_add(s, img, NULL);
+            else if (sub->kind == ERR_NOT_FOUND) /* dockerd names it as given, no ":latest" */
+                rc = err_make(err, ERR_NOT_FOUND, 0, "No such image: %s", name);
+            else
+                rc = err_make(err, sub->kind, sub->errnum, "%s", sub->msg);
+            err_clear(&sub);
+        }
+    } else if ((img = map_get(&st->tags, full)) != NULL) {
+        save_items_add(s, img, r.digest ? NULL : fam);
+    } else {
+        rc = err_make(err, ERR_NOT_FOUND, 0, "reference does not exist");
+    }
+    free(full);
+    free(fam);
+    reference_fini(&r);
+    return rc;
+}
+
+static ssize_t
+file_produce(struct http_stream *s, void *ctx, char *buf, size_t max)
+{
+    (void)s;
+    int fd = *(int *)ctx;
+    for (;;) {
+        ssize_t n = read(fd, buf, max);
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n > 0 ? n : n == 0 ? HTTP_STREAM_END : HTTP_STREAM_ERROR;
+    }
+}
+
+static void
+file_free(void *ctx)
+{
+    close(*(int *)ctx);
+    free(ctx);
+}
+
+/* Writes the archive to an unlinked file under <data-root>/tmp, so that every error is known
+ * before the status is sent; the response then streams the file. */
+static struct http_response *
+save_to_response(struct api *api, const struct save_items *s)
+{
+    struct err *err = NULL;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->items[i].img->synthetic) {
+            err_make(&err, ERR_UNSUPPORTED, 0,
+                     "cannot save %.12s: a synthetic pull made it and it has no layers (docker "
+                     "load an archive of it instead)",
+                     s->items[i].img->id + 7);
+            return api_error_response(&err);
+        }
+    }
+    cleanup_free char *dir = xasprintf("%s/tmp", api->eng->data_root);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        err_errno(&err, "mkdir %s", dir);
+        return api_error_response(&err);
+    }
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        err_errno(&err, "create a file in %s", dir);
+        return api_error_response(&err);
+    }
+    if (docker_archive_write(api->eng->layers, s->items, s->n, fd, &err) < 0 ||
+        lseek(fd, 0, SEEK_SET) < 0) {
+        if (err == NULL)
+            err_errno(&err, "rewind the archive");
+        close(fd);
+        return api_error_response(&err);
+    }
+    int *ctx = xmalloc(sizeof(*ctx));
+    *ctx = fd;
+    return http_response_stream(200, "application/x-tar", file_produce, ctx, file_free);
+}
+
+static struct http_response *
+image_save(struct api *api, char *const *names)
+{
+    struct err *err = NULL;
+    struct save_items s = {0};
+    pthread_mutex_lock(&api->eng->lock);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && names[i] != NULL; i++)
+        rc = resolve_save_name(&api->eng->store, names[i], &s, &err);
+    pthread_mutex_unlock(&api->eng->lock);
+    struct http_response *resp = rc < 0 ? api_error_response(&err) : save_to_response(api, &s);
+    save_items_fini(&s);
+    return resp;
+}
+
+/* GET /images/{name}/get and GET /images/get?names=a&names=b: docker save. */
+struct http_response *
+api_image_save(struct http_request *req, void *app)
+{
+    const char *name = http_param(req, "name");
+    char **names = xcalloc(1, sizeof(char *));
+    if (name != NULL) {
+        names = strv_append(names, name);
+    } else {
+        strv_free(names);
+        names = http_query_all(req, "names");
+    }
+    struct http_response *resp = image_save(app, names);
+    strv_free(names);
+    return resp;
 }

@@ -39,6 +39,23 @@ jsonx_bool(json_t *obj, const char *key, bool *out, struct err **err)
 }
 
 int
+jsonx_console_size(json_t *obj, const char *key, int *h, int *w, struct err **err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL || json_is_null(v))
+        return 0;
+    json_t *jh = json_array_get(v, 0), *jw = json_array_get(v, 1);
+    if (!json_is_array(v) || json_array_size(v) != 2 || !json_is_integer(jh) ||
+        !json_is_integer(jw) || json_integer_value(jh) < 0 || json_integer_value(jh) > 65535 ||
+        json_integer_value(jw) < 0 || json_integer_value(jw) > 65535)
+        return err_make(err, ERR_INVALID, 0, "%s must be an array of two sizes: [height, width]",
+                        key);
+    *h = (int)json_integer_value(jh);
+    *w = (int)json_integer_value(jw);
+    return 0;
+}
+
+int
 jsonx_int(json_t *obj, const char *key, int64_t *out, bool *given, struct err **err)
 {
     json_t *v = json_object_get(obj, key);

@@ -17,6 +17,8 @@
 int jsonx_string(json_t *obj, const char *key, char **out, struct err **err);
 int jsonx_bool(json_t *obj, const char *key, bool *out, struct err **err);
 int jsonx_int(json_t *obj, const char *key, int64_t *out, bool *given, struct err **err);
+/* ConsoleSize: [height, width], each 0..65535; absent or null leaves *h and *w as they are. */
+int jsonx_console_size(json_t *obj, const char *key, int *h, int *w, struct err **err);
 /* A list of strings; a plain string is accepted as a one-element list where Docker accepts it
  * (Cmd, Entrypoint: allow_string). *out NULL when absent/null. */
 int jsonx_strv(json_t *obj, const char *key, bool allow_string, char ***out, struct err **err);

@@ -102,14 +102,23 @@ api_info(struct http_request *req, void *app)
     char cgroup_version[4];
     snprintf(cgroup_version, sizeof(cgroup_version), "%d",
              hi->cgroup_version ? hi->cgroup_version : 1);
+    /* The drivers that can run containers here, in the order the chain asks them. */
     char chain[128] = "";
     for (size_t i = 0; api->backend->drivers[i] != NULL; i++) {
-        if (i > 0)
+        const struct driver *d = api->backend->drivers[i];
+        if (d->ready != NULL && !d->ready())
+            continue;
+        if (chain[0] != '\0')
             strncat(chain, " -> ", sizeof(chain) - strlen(chain) - 1);
-        strncat(chain, api->backend->drivers[i]->name, sizeof(chain) - strlen(chain) - 1);
+        strncat(chain, d->name, sizeof(chain) - strlen(chain) - 1);
     }
-    const char *const driver_status[][2] = {
-        {"Backend", api->backend->name}, {"Driver Chain", chain}, {"Data Root", eng->data_root}};
+    const char *runtime = process_driver_runtime();
+    const char *why = process_driver_status();
+    const char *const driver_status[][2] = {{"Backend", api->backend->name},
+                                            {"Driver Chain", chain},
+                                            {"Data Root", eng->data_root},
+                                            {runtime ? "OCI Runtime" : "Process Driver",
+                                             runtime ? runtime : (why ? why : "not in use")}};
 
     json_t *info = json_object();
     json_object_set_new(info, "ID", json_string(eng->id));
@@ -119,7 +128,7 @@ api_info(struct http_request *req, void *app)
     json_object_set_new(info, "ContainersStopped", json_integer(c.stopped));
     json_object_set_new(info, "Images", json_integer(c.images));
     json_object_set_new(info, "Driver", json_string(api->backend->storage_driver));
-    json_object_set_new(info, "DriverStatus", string_pairs(driver_status, 3));
+    json_object_set_new(info, "DriverStatus", string_pairs(driver_status, 4));
     json_object_set_new(info, "Plugins",
                         json_pack("{s:[s], s:[s,s,s], s:n, s:[s]}", "Volume", "local", "Network",
                                   "bridge", "host", "null", "Authorization", "Log",

@@ -4,15 +4,16 @@
 
 #include "driver/driver.h"
 
-/* The process and agent drivers join the front of this chain with their issues; until then
- * the synthetic driver answers for every container, and /info says so. */
-static const struct driver *const local_chain[] = {&driver_synthetic, NULL};
+/* The agent driver joins the front of this chain with its issue. The process driver owns every
+ * container when a runtime works on this machine; otherwise the synthetic driver answers for
+ * them, and /info says so. */
+static const struct driver *const local_chain[] = {&driver_process, &driver_synthetic, NULL};
 
 const struct backend backend_local = {
     .name = "local",
     .drivers = local_chain,
-    /* Images and container filesystems will be assembled with overlayfs by the process
-     * driver; until it lands no image exists, and the name says what will back them. */
+    /* Container filesystems are overlay mounts of the image layers (a copy where overlayfs
+     * cannot mount). */
     .storage_driver = "overlayfs",
     .logging_driver = "json-file",
 };

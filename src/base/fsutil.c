@@ -33,9 +33,10 @@ fsutil_mkdir_p(const char *path, mode_t mode, struct err **err)
     return 0;
 }
 
-static int
-write_all(int fd, const char *data, size_t len)
+int
+fsutil_write_all(int fd, const void *buf, size_t len)
 {
+    const char *data = buf;
     while (len > 0) {
         ssize_t n = write(fd, data, len);
         if (n < 0) {
@@ -56,7 +57,7 @@ fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return err_errno(err, "create %s", tmp);
-    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    if (fsutil_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
         err_errno(err, "write %s", tmp);
         close(fd);
         unlink(tmp);

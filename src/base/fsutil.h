@@ -11,6 +11,8 @@
 
 /* Creates path and its missing parents with mode; an existing directory is fine. */
 int fsutil_mkdir_p(const char *path, mode_t mode, struct err **err);
+/* Writes all of buf to fd (retrying short writes and EINTR); -1 with errno on failure. */
+int fsutil_write_all(int fd, const void *buf, size_t len);
 /* Writes data to path atomically: a temporary file in the same directory, fsync, rename. */
 int fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                         struct err **err);

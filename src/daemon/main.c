@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/version.h"
 #include "daemon/options.h"
+#include "driver/driver.h"
 #include "engine/engine.h"
 #include "http/listener.h"
 #include "http/server.h"
@@ -26,11 +27,6 @@ enum {
 static int
 run(const struct options *opt)
 {
-    if (opt->driver == OPTIONS_DRIVER_PROCESS) {
-        fprintf(stderr, "sockerlessd: the process driver is not available in this build yet; "
-                        "use --driver synthetic or auto\n");
-        return EXIT_USAGE;
-    }
     const struct backend *backend =
         opt->driver == OPTIONS_DRIVER_SYNTHETIC ? &backend_synthetic : &backend_local;
     /* Signals are taken synchronously by this thread: block them before any thread starts so
@@ -59,6 +55,20 @@ run(const struct options *opt)
         fprintf(stderr, "sockerlessd: %s\n", err->msg);
         err_clear(&err);
         return 1;
+    }
+    if (opt->driver != OPTIONS_DRIVER_SYNTHETIC &&
+        process_driver_init(opt->data_root, opt->runtime, &err) < 0) {
+        if (opt->driver == OPTIONS_DRIVER_PROCESS) {
+            fprintf(stderr, "sockerlessd: the process driver cannot run here: %s\n", err->msg);
+            err_clear(&err);
+            engine_free(eng);
+            return 1;
+        }
+        LOG_WARN("the process driver cannot run here (%s): containers run with the synthetic "
+                 "driver",
+                 err->msg);
+        process_driver_set_status(err->msg);
+        err_clear(&err);
     }
     struct api api = {.eng = eng, .backend = backend};
     char spool_dir[4096];
@@ -115,11 +125,13 @@ run(const struct options *opt)
     status = 0;
 out:
     http_server_stop(srv);
+    engine_containers_shutdown(eng);
     engine_shutdown(eng);
     for (size_t i = 0; i < n_open; i++)
         listener_close(&listeners[i]);
     http_server_free(srv);
     engine_free(eng);
+    process_driver_fini();
     if (status == 0)
         LOG_INFO("sockerlessd stopped");
     return status;

@@ -62,6 +62,7 @@ options_fini(struct options *o)
     for (size_t i = 0; i < o->n_hosts; i++)
         free(o->hosts[i]);
     free(o->data_root);
+    free(o->runtime);
     memset(o, 0, sizeof(*o));
 }
 
@@ -75,6 +76,7 @@ options_parse(int argc, char **argv, bool is_root, struct options *out, struct e
         {"version", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"driver", required_argument, NULL, 'D'},
+        {"runtime", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     struct options o = {.action = OPTIONS_RUN, .log_level = LOG_LEVEL_INFO};
@@ -117,6 +119,14 @@ options_parse(int argc, char **argv, bool is_root, struct options *out, struct e
                 return err_make(err, ERR_INVALID, 0,
                                 "unknown driver \"%s\" (auto, process or synthetic)", optarg);
             }
+            break;
+        case 'R':
+            if (*optarg == '\0') {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0, "--runtime must not be empty");
+            }
+            free(o.runtime);
+            o.runtime = xstrdup(optarg);
             break;
         case 'v':
             o.action = OPTIONS_VERSION;

@@ -23,6 +23,7 @@ struct options {
     char *data_root; /* owned */
     enum log_level log_level;
     enum options_driver driver;
+    char *runtime; /* --runtime: an OCI runtime name or path (owned), or NULL: probe */
 };
 
 /* Exit codes of sockerlessd. */

@@ -19,6 +19,9 @@
 struct engine;
 struct container;
 struct exec;
+struct proc_stats;    /* driver/procinfo.h */
+struct proc_top;      /* driver/procinfo.h */
+struct rootfs_change; /* driver/rootfs.h */
 
 /* Where an exec's output goes and its input comes from (the hijacked connection, framed by
  * api/). write returns -1 when the client is gone; read_stdin returns 0 at EOF. */
@@ -26,12 +29,17 @@ struct exec_io {
     void *ctx;
     int (*write)(void *ctx, int stream, const char *data, size_t len);
     ssize_t (*read_stdin)(void *ctx, char *buf, size_t len);
+    /* Makes a read_stdin blocked in another thread return 0 (the command ended). May be
+     * NULL when read_stdin never blocks. */
+    void (*cancel_stdin)(void *ctx);
 };
 
 struct driver {
     const char *name;
     /* True when this driver can run c. */
     bool (*owns)(const struct driver *d, struct engine *eng, const struct container *c);
+    /* False when the driver cannot run anything on this machine (NULL: always ready). */
+    bool (*ready)(void);
     /* Lifecycle. stop sends signal, then SIGKILL after timeout_s (-1: wait forever). */
     int (*start)(struct engine *eng, struct container *c, struct err **err);
     int (*stop)(struct engine *eng, struct container *c, int signal, int timeout_s,
@@ -46,6 +54,25 @@ struct driver {
     /* Filesystem: the host directory that stands for c's root (docker cp works inside it).
      * *out is a new string. */
     int (*root_path)(struct engine *eng, struct container *c, char **out, struct err **err);
+    /* Input for the container's stdin from an attached client (OpenStdin containers); close:
+     * the client half-closed its input and the container was created with StdinOnce. NULL:
+     * input is read and dropped. */
+    int (*attach_stdin)(struct engine *eng, struct container *c, const char *data, size_t len,
+                        struct err **err);
+    void (*attach_stdin_close)(struct engine *eng, struct container *c);
+    /* Terminal size of the container's or an exec's tty. NULL: nothing to resize. */
+    int (*resize)(struct engine *eng, struct container *c, int height, int width, struct err **err);
+    int (*exec_resize)(struct engine *eng, struct exec *e, int height, int width, struct err **err);
+    /* Observability: docker top (ps_args as given, may be NULL), one docker stats sample, and
+     * docker diff (a malloc'd array of *n changes). */
+    int (*top)(struct engine *eng, struct container *c, const char *ps_args, struct proc_top *out,
+               struct err **err);
+    int (*stats)(struct engine *eng, struct container *c, struct proc_stats *out, struct err **err);
+    int (*changes)(struct engine *eng, struct container *c, struct rootfs_change **out, size_t *n,
+                   struct err **err);
+    /* docker commit: the container's filesystem changes as a layer tar written to out_fd.
+     * NULL: the driver has no filesystem layers (synthetic: a commit adds no layer). */
+    int (*diff_tar)(struct engine *eng, struct container *c, int out_fd, struct err **err);
     /* True when exec is possible in a container that is not running (synthetic only). */
     bool exec_when_stopped;
     /* Frees what the driver keeps for c (at remove). */
@@ -57,6 +84,20 @@ ssize_t exec_io_no_stdin(void *ctx, char *buf, size_t len);
 
 /* The synthetic driver: no process; the seed's documented behaviour (docs/drivers.md). */
 extern const struct driver driver_synthetic;
+
+/* The process driver: real containers through an OCI runtime (docs/drivers.md). It owns every
+ * container once process_driver_init has found a working runtime, none before. */
+extern const struct driver driver_process;
+/* Becomes the child subreaper, prepares the base root of images without layers, probes
+ * overlayfs and finds a working OCI runtime (runtime: a name or path, NULL: crun, then runc)
+ * with a trial container. On failure the driver stays unready and *err says why. */
+int process_driver_init(const char *data_root, const char *runtime, struct err **err);
+/* Why the process driver is not in use (for /info), or NULL. */
+void process_driver_set_status(const char *status);
+const char *process_driver_status(void);
+/* The runtime in use, or NULL. */
+const char *process_driver_runtime(void);
+void process_driver_fini(void);
 
 /* The first driver of chain (a NULL-ended list) that owns c, or NULL. */
 const struct driver *driver_chain_pick(const struct driver *const *chain, struct engine *eng,

@@ -42,6 +42,26 @@ container_spec_fini(struct container_spec *s)
     health_config_fini(&s->health);
     free(s->restart_policy);
     free(s->network_mode);
+    strv_free(s->cap_add);
+    strv_free(s->cap_drop);
+    strv_free(s->group_add);
+    strv_free(s->extra_hosts);
+    strv_free(s->dns);
+    strv_free(s->dns_search);
+    strv_free(s->dns_options);
+    labels_fini(&s->sysctls);
+    labels_fini(&s->tmpfs);
+    for (size_t i = 0; i < s->n_ulimits; i++)
+        free(s->ulimits[i].name);
+    free(s->ulimits);
+    for (size_t i = 0; i < s->n_devices; i++) {
+        free(s->devices[i].path_on_host);
+        free(s->devices[i].path_in_container);
+        free(s->devices[i].permissions);
+    }
+    free(s->devices);
+    strv_free(s->masked_paths);
+    strv_free(s->readonly_paths);
     memset(s, 0, sizeof(*s));
 }
 

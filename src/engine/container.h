@@ -28,6 +28,18 @@ enum container_status {
     CONTAINER_DEAD,
 };
 
+/* A resource limit (HostConfig.Ulimits): name as `ulimit` spells it ("nofile"); -1: unlimited. */
+struct container_ulimit {
+    char *name;
+    int64_t soft, hard;
+};
+
+/* A host device made available in the container (HostConfig.Devices). */
+struct container_device {
+    char *path_on_host, *path_in_container;
+    char *permissions; /* cgroup access, a non-empty subset of "rwm" */
+};
+
 /* What the client asked for at create time, merged with the image's config. */
 struct container_spec {
     char *image; /* as the client wrote it (Config.Image) */
@@ -45,6 +57,30 @@ struct container_spec {
     int restart_max_retries;
     bool auto_remove;
     char *network_mode;
+    /* Process driver settings (HostConfig), validated at create; see driver/ocispec.h. */
+    int console_height, console_width;         /* HostConfig.ConsoleSize: the tty's first size */
+    bool read_only;                            /* ReadonlyRootfs */
+    bool privileged, init;                     /* Init: docker-init as pid 1 */
+    bool no_new_privileges;                    /* SecurityOpt no-new-privileges */
+    char **cap_add, **cap_drop;                /* canonical "CAP_X" names, or "ALL" */
+    char **group_add;                          /* GroupAdd: names or numbers, or NULL */
+    int64_t memory, memory_swap;               /* bytes, 0: unset; swap -1: unlimited */
+    int64_t nano_cpus;                         /* 1e9 per CPU, 0: unset */
+    int64_t cpu_shares, cpu_quota, cpu_period; /* 0: unset */
+    int64_t pids_limit;                        /* <= 0: unlimited */
+    int64_t shm_size;                          /* bytes of /dev/shm, 0: 64 MiB */
+    int oom_score_adj;
+    char **extra_hosts;                      /* "name:ip" */
+    char **dns, **dns_search, **dns_options; /* NULL: the host's */
+    struct labels sysctls;
+    struct labels tmpfs; /* HostConfig.Tmpfs: destination -> options */
+    struct container_ulimit *ulimits;
+    size_t n_ulimits;
+    struct container_device *devices;
+    size_t n_devices;
+    /* HostConfig.MaskedPaths / ReadonlyPaths when given (has_*: false gives Docker's defaults) */
+    char **masked_paths, **readonly_paths;
+    bool has_masked_paths, has_readonly_paths;
 };
 
 struct container_state {

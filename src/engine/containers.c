@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/signals.h"
 #include "base/strv.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
@@ -266,8 +267,14 @@ start_locked_out(struct engine *eng, struct container *c, struct err **err)
     if (c->driver->start(eng, c, err) < 0) {
         pthread_mutex_lock(&eng->lock);
         c->state.status = CONTAINER_EXITED;
-        c->state.exit_code = 128;
         c->state.error = xstrdup(*err ? (*err)->msg : "start failed");
+        /* dockerd's codes for a command that cannot run: 127 not found, 126 not executable. */
+        c->state.exit_code = 128;
+        if (strstr(c->state.error, "executable file not found") != NULL ||
+            strstr(c->state.error, "no such file or directory") != NULL)
+            c->state.exit_code = 127;
+        else if (strstr(c->state.error, "permission denied") != NULL)
+            c->state.exit_code = 126;
         c->state.finished_ns = time_now_ns();
         c->generation++;
         network_deactivate(eng, c);
@@ -402,8 +409,9 @@ stop_container(struct engine *eng, struct container *c, int timeout_s, bool by_u
         return 0;
     }
     int sig = SIGTERM;
-    if (c->spec.stop_signal != NULL && strcmp(c->spec.stop_signal, "SIGKILL") == 0)
-        sig = SIGKILL;
+    if (c->spec.stop_signal != NULL && *c->spec.stop_signal != '\0' &&
+        signal_parse(c->spec.stop_signal, &sig) < 0)
+        sig = SIGTERM;
     if (timeout_s < 0)
         timeout_s = c->spec.stop_timeout >= 0 ? c->spec.stop_timeout : DEFAULT_STOP_TIMEOUT_S;
     pthread_mutex_unlock(&eng->lock);
@@ -714,4 +722,31 @@ engine_container_set_restart(struct engine *eng, const char *ref, const char *po
     }
     pthread_mutex_unlock(&eng->lock);
     return rc;
+}
+
+void
+engine_containers_shutdown(struct engine *eng)
+{
+    pthread_mutex_lock(&eng->lock);
+    size_t n = 0;
+    struct container **all = store_list_containers(&eng->store, &n);
+    for (size_t i = 0; i < n; i++) {
+        container_ref(all[i]);
+        all[i]->state.stopped_by_user = true; /* no restart policy while the daemon goes */
+    }
+    pthread_mutex_unlock(&eng->lock);
+    int64_t deadline = time_mono_ns() + (int64_t)DEFAULT_STOP_TIMEOUT_S * 1000000000;
+    for (size_t i = 0; i < n; i++) {
+        int64_t left_s = (deadline - time_mono_ns()) / 1000000000;
+        struct err *err = NULL;
+        if (stop_container(eng, all[i], left_s > 0 ? (int)left_s : 0, true, &err) < 0 &&
+            err_kind_of(&err) != ERR_NOT_MODIFIED)
+            LOG_WARN("stopping %.12s at shutdown: %s", all[i]->id, err->msg);
+        err_clear(&err);
+    }
+    for (size_t i = 0; i < n; i++) {
+        all[i]->driver->cleanup(eng, all[i]);
+        container_unref(all[i]);
+    }
+    free(all);
 }

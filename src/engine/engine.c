@@ -16,6 +16,7 @@
 #include "base/xalloc.h"
 #include "engine/network.h"
 #include "engine/volume.h"
+#include "image/layerstore.h"
 
 enum { EVENTS_KEPT = 1024 };
 
@@ -74,6 +75,11 @@ engine_new(const char *data_root, const struct driver *const *drivers, struct er
         engine_free(eng);
         return NULL;
     }
+    eng->layers = layerstore_open(data_root, err);
+    if (eng->layers == NULL) {
+        engine_free(eng);
+        return NULL;
+    }
     eng->events = events_new(EVENTS_KEPT);
     eng->creds = creds_new();
     store_init(&eng->store);
@@ -106,6 +112,7 @@ engine_free(struct engine *eng)
     free(eng->watch_fds);
     events_free(eng->events);
     creds_free(eng->creds);
+    layerstore_free(eng->layers);
     free(eng->data_root);
     pthread_mutex_destroy(&eng->lock);
     free(eng);

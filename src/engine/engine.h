@@ -21,6 +21,7 @@
 
 struct driver;
 struct exec_io;
+struct layerstore;
 
 struct engine_counts {
     int containers, running, paused, stopped, images;
@@ -40,6 +41,7 @@ struct engine {
     struct network **networks; /* under lock; bridge, host and none first */
     size_t n_networks;
     struct timers *timers;
+    struct layerstore *layers;           /* image layers and configs on disk (image/layerstore.h) */
     const struct driver *const *drivers; /* the chain, NULL-ended */
     int *watch_fds;                      /* eventfds woken on every container change; lock */
     size_t n_watch;
@@ -114,6 +116,11 @@ int engine_network_connect(struct engine *eng, const char *net_ref, const char *
 int engine_network_disconnect(struct engine *eng, const char *net_ref, const char *container_ref,
                               bool force, struct err **err);
 
+/* At daemon shutdown: stops the running containers (their stop signal, then SIGKILL after
+ * their stop timeout, at most 10 s in all) and lets every driver release what it holds for its
+ * containers (mounts, runtime state). The containers' state is not kept across restarts yet. */
+void engine_containers_shutdown(struct engine *eng);
+
 /* For drivers: the current run number of c (bumped at every start), and the report that run
  * `run` of c exited with code (ignored when c has been started again since). */
 uint64_t engine_container_run(struct engine *eng, struct container *c);
@@ -130,14 +137,17 @@ struct exec {
     char *working_dir, *user, *detach_keys;
     bool tty, privileged, attach_stdin, attach_stdout, attach_stderr;
     bool started, running;
-    int exit_code; /* valid once started && !running */
+    int console_height, console_width; /* the tty's initial size (0: not given) */
+    int exit_code;                     /* valid once started && !running */
     int pid;
+    void *driver_data; /* the driver's, while the exec runs (a tty to resize) */
 };
 
 struct exec_spec {
     char **cmd, **env;
     char *working_dir, *user, *detach_keys;
     bool tty, privileged, attach_stdin, attach_stdout, attach_stderr;
+    int console_height, console_width;
 };
 
 void exec_spec_fini(struct exec_spec *s);

@@ -75,6 +75,7 @@ engine_exec_create(struct engine *eng, const char *ref, struct exec_spec *spec,
                    char id_out[ID_LEN + 1], struct err **err)
 {
     int rc = -1;
+    struct exec *e = NULL;
     if (spec->cmd == NULL || spec->cmd[0] == NULL) {
         exec_spec_fini(spec);
         return err_make(err, ERR_INVALID, 0, "No exec command specified");
@@ -92,7 +93,7 @@ engine_exec_create(struct engine *eng, const char *ref, struct exec_spec *spec,
         err_make(err, ERR_CONFLICT, 0, "Container %s is not running", c->id);
         goto out;
     }
-    struct exec *e = xcalloc(1, sizeof(*e));
+    e = xcalloc(1, sizeof(*e));
     e->refs = 1;
     id_generate(e->id);
     e->c = c;
@@ -106,6 +107,8 @@ engine_exec_create(struct engine *eng, const char *ref, struct exec_spec *spec,
         spec->user && *spec->user ? xstrdup(spec->user) : xstrdup(c->spec.user ? c->spec.user : "");
     e->detach_keys = spec->detach_keys ? xstrdup(spec->detach_keys) : xstrdup("");
     e->tty = spec->tty;
+    e->console_height = spec->console_height;
+    e->console_width = spec->console_width;
     e->privileged = spec->privileged;
     e->attach_stdin = spec->attach_stdin;
     e->attach_stdout = spec->attach_stdout;

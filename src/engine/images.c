@@ -1,16 +1,26 @@
-/* Image operations on the store: the synthetic pull, lookup and tagging. Loading, importing
- * and real pulls come with the image store on disk and the registry client. */
+/* Image operations on the store: the synthetic pull, lookup, tagging, load, import, commit
+ * and removal. Layers and config blobs live in the layer store (image/layerstore.h); real
+ * pulls come with the registry client. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "base/buf.h"
 #include "base/digest.h"
+#include "base/log.h"
 #include "base/strv.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "driver/driver.h"
 #include "engine/engine.h"
 #include "image/changes.h"
 #include "image/docker_archive.h"
+#include "image/layerstore.h"
 #include "image/reference.h"
 
 static void
@@ -138,6 +148,54 @@ familiar_of(const char *full)
     return f;
 }
 
+/* True when an image in the store has diff_id among its layers. Lock held. */
+static bool
+layer_in_use(struct engine *eng, const char *diff_id)
+{
+    size_t it = 0;
+    void *v;
+    while (map_next(&eng->store.images, &it, NULL, &v)) {
+        const struct image *img = v;
+        if (strv_contains(img->diff_ids, diff_id))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Takes the layers of diff_ids that no image in the store uses out of the layer store. Lock
+ * held, which is what makes this safe against a load adding an image with one of them: the
+ * unlink (a rename) and the adder's check that its layers are there (image_complete_locked)
+ * both happen under the lock. The caller purges the layer store after dropping the lock.
+ */
+static void
+unlink_unused_layers_locked(struct engine *eng, char *const *diff_ids)
+{
+    for (size_t i = 0; diff_ids != NULL && diff_ids[i] != NULL; i++) {
+        struct err *err = NULL;
+        if (!layer_in_use(eng, diff_ids[i]) &&
+            layerstore_unlink(eng->layers, diff_ids[i], &err) < 0) {
+            LOG_WARN("image store: %s", err->msg);
+            err_clear(&err);
+        }
+    }
+}
+
+/* True when img's config blob and layers are all in the layer store: a removal may have taken
+ * one away between their storing and this check (the caller stores them again). Lock held. */
+static bool
+image_complete_locked(struct engine *eng, const struct image *img)
+{
+    if (img->synthetic)
+        return true;
+    if (!layerstore_has_config(eng->layers, img->id))
+        return false;
+    for (size_t i = 0; img->diff_ids[i] != NULL; i++)
+        if (!layerstore_has(eng->layers, img->diff_ids[i]))
+            return false;
+    return true;
+}
+
 int
 engine_image_remove(struct engine *eng, const char *ref, bool force, struct image_removal **out,
                     size_t *n, struct err **err)
@@ -170,6 +228,7 @@ engine_image_remove(struct engine *eng, const char *ref, bool force, struct imag
         }
     }
     int rc = 0;
+    bool purge = false;
     if (full != NULL && strv_len(img->tags) > 1) {
         store_untag(&eng->store, full);
         add_removal(out, n, familiar_of(full), NULL);
@@ -207,8 +266,17 @@ engine_image_remove(struct engine *eng, const char *ref, bool force, struct imag
     add_removal(out, n, NULL, xstrdup(img->id));
     emit_image(eng, "delete", img, img->id);
     store_remove_image(&eng->store, img);
+    /* Its config blob and the layers no other image has go too; while a stopped container
+     * still names the image (a forced removal), they stay for it. */
+    purge = user == NULL;
+    if (purge) {
+        layerstore_remove_config(eng->layers, img->id);
+        unlink_unused_layers_locked(eng, img->diff_ids);
+    }
 done:
     pthread_mutex_unlock(&eng->lock);
+    if (rc == 0 && purge)
+        layerstore_purge(eng->layers);
     image_unref(img);
     if (rc < 0) {
         image_removals_free(*out, *n);
@@ -218,17 +286,11 @@ done:
     return rc;
 }
 
-int
-engine_image_load(struct engine *eng, const void *data, size_t len, char ***loaded,
-                  struct err **err)
+/* Adds loaded images with their tags (a tag held by another image moves); *names gets the
+ * "Loaded image" lines. Lock held. */
+static void
+add_loaded_locked(struct engine *eng, struct image **imgs, size_t n, char ***names)
 {
-    struct image **imgs;
-    size_t n;
-    *loaded = NULL;
-    if (docker_archive_read(data, len, &imgs, &n, err) < 0)
-        return -1;
-    char **names = xcalloc(1, sizeof(char *));
-    pthread_mutex_lock(&eng->lock);
     for (size_t i = 0; i < n; i++) {
         struct image *img = imgs[i];
         struct image *existing = map_get(&eng->store.images, img->id);
@@ -240,29 +302,71 @@ engine_image_load(struct engine *eng, const void *data, size_t len, char ***load
         }
         if (img->tags[0] == NULL) {
             char *line = xasprintf("Loaded image ID: %s", img->id);
-            names = strv_append(names, line);
+            *names = strv_append(*names, line);
             free(line);
         }
         for (size_t t = 0; img->tags[t] != NULL; t++) {
             char *fam = familiar_of(img->tags[t]);
             char *line = xasprintf("Loaded image: %s", fam);
-            names = strv_append(names, line);
+            *names = strv_append(*names, line);
             free(line);
             free(fam);
         }
         emit_image(eng, "load", img, img->id);
-        image_unref(img);
     }
-    pthread_mutex_unlock(&eng->lock);
-    free(imgs);
-    *loaded = names;
-    return 0;
 }
 
-/* Stores img (sealed) and tags it. Lock not held. */
+/* Attempts at storing an image's files and adding it, when a concurrent removal keeps taking
+ * a shared layer away in between (see image_complete_locked). */
+enum { ADD_ATTEMPTS = 3 };
+
+int
+engine_image_load(struct engine *eng, const void *data, size_t len, char ***loaded,
+                  struct err **err)
+{
+    *loaded = NULL;
+    for (int attempt = 1;; attempt++) {
+        struct image **imgs = NULL;
+        size_t n = 0;
+        char **stored;
+        int rc = docker_archive_read(data, len, eng->layers, &imgs, &n, &stored, err);
+        char **names = xcalloc(1, sizeof(char *));
+        bool complete = rc == 0;
+        pthread_mutex_lock(&eng->lock);
+        for (size_t i = 0; i < n && complete; i++)
+            complete = image_complete_locked(eng, imgs[i]);
+        if (complete)
+            add_loaded_locked(eng, imgs, n, &names);
+        else if (rc < 0 || attempt == ADD_ATTEMPTS)
+            unlink_unused_layers_locked(eng, stored); /* nothing half-added */
+        pthread_mutex_unlock(&eng->lock);
+        if (!complete)
+            layerstore_purge(eng->layers);
+        for (size_t i = 0; i < n; i++)
+            image_unref(imgs[i]);
+        free(imgs);
+        strv_free(stored);
+        if (complete) {
+            *loaded = names;
+            return 0;
+        }
+        strv_free(names);
+        if (rc < 0)
+            return -1;
+        if (attempt == ADD_ATTEMPTS)
+            return err_make(err, ERR_CONFLICT, 0,
+                            "layers of the images were removed while they loaded: try again");
+    }
+}
+
+/*
+ * Stores img's config blob (img sealed here), then adds img to the store and tags it. Lock
+ * not held. layer (import): the layer already stored once, stored again if a removal took it
+ * away before img was added.
+ */
 static int
-store_new_image(struct engine *eng, struct image *img, const char *tag, const char *action,
-                struct err **err)
+store_new_image(struct engine *eng, struct image *img, const void *layer, size_t layer_len,
+                const char *tag, const char *action, struct err **err)
 {
     cleanup_free char *full = NULL;
     if (tag != NULL && *tag != '\0') {
@@ -272,46 +376,109 @@ store_new_image(struct engine *eng, struct image *img, const char *tag, const ch
         full = reference_full(&r);
         reference_fini(&r);
     }
-    free(image_seal(img));
-    pthread_mutex_lock(&eng->lock);
-    struct image *existing = map_get(&eng->store.images, img->id);
-    struct image *target = existing ? existing : img;
-    if (existing == NULL)
-        store_add_image(&eng->store, img);
-    if (full != NULL)
-        store_tag_image(&eng->store, target, full);
-    emit_image(eng, action, target, target->id);
-    pthread_mutex_unlock(&eng->lock);
-    return 0;
+    for (int attempt = 1;; attempt++) {
+        char diff[72], id[72];
+        if (attempt > 1 && layer != NULL &&
+            layerstore_add_mem(eng->layers, layer, layer_len, diff, NULL, err) < 0)
+            return -1;
+        cleanup_free char *blob = image_seal(img);
+        if (layerstore_put_config(eng->layers, blob, strlen(blob), id, err) < 0)
+            return err_wrap(err, "store image config");
+        pthread_mutex_lock(&eng->lock);
+        bool complete = image_complete_locked(eng, img);
+        if (complete) {
+            struct image *existing = map_get(&eng->store.images, img->id);
+            struct image *target = existing ? existing : img;
+            if (existing == NULL)
+                store_add_image(&eng->store, img);
+            if (full != NULL)
+                store_tag_image(&eng->store, target, full);
+            emit_image(eng, action, target, target->id);
+        }
+        pthread_mutex_unlock(&eng->lock);
+        if (complete)
+            return 0;
+        if (attempt == ADD_ATTEMPTS || (layer == NULL && img->diff_ids[0] != NULL))
+            return err_make(err, ERR_CONFLICT, 0,
+                            "the layers of the image were removed while it was stored");
+    }
 }
 
 int
 engine_image_import(struct engine *eng, const void *data, size_t len, const char *tag,
                     const char *message, char *const *changes, char id_out[72], struct err **err)
 {
-    char diff[72];
-    int64_t size;
-    if (image_layer_digest(data, len, diff, &size, err) < 0)
-        return -1;
     struct image *img = image_new();
-    img->created_ns = time_now_ns();
-    img->arch = xstrdup(eng->host.arch);
-    img->size = size;
-    img->diff_ids = strv_append(img->diff_ids, diff);
-    img->comment = message && *message ? xstrdup(message) : NULL;
     for (size_t i = 0; changes != NULL && changes[i] != NULL; i++) {
         if (image_apply_change(&img->config, changes[i], err) < 0) {
             image_unref(img);
             return -1;
         }
     }
+    /* The tar becomes the image's one layer: its diff ID is the uncompressed tar's digest. */
+    char diff[72];
+    int64_t size;
+    if (layerstore_add_mem(eng->layers, data, len, diff, &size, err) < 0) {
+        image_unref(img);
+        return -1;
+    }
+    img->created_ns = time_now_ns();
+    img->arch = xstrdup(eng->host.arch);
+    img->size = size;
+    img->diff_ids = strv_append(img->diff_ids, diff);
+    img->comment = message && *message ? xstrdup(message) : NULL;
     image_add_history(img, img->created_ns, NULL, message && *message ? message : "Imported from -",
                       false, size);
-    int rc = store_new_image(eng, img, tag, "import", err);
-    if (rc == 0)
+    int rc = store_new_image(eng, img, data, len, tag, "import", err);
+    if (rc == 0) {
         memcpy(id_out, img->id, IMAGE_ID_LEN + 1);
+    } else {
+        pthread_mutex_lock(&eng->lock);
+        unlink_unused_layers_locked(eng, img->diff_ids);
+        pthread_mutex_unlock(&eng->lock);
+        layerstore_purge(eng->layers);
+    }
     image_unref(img);
     return rc;
+}
+
+/* A committed container's layer: its diff tar in an unlinked file, mapped for the store. */
+struct commit_layer {
+    int fd;
+    void *map;
+    size_t len;
+    char diff_id[72];
+    int64_t size;
+};
+
+static int
+commit_layer_make(struct engine *eng, struct container *c, struct commit_layer *l, struct err **err)
+{
+    cleanup_free char *dir = xasprintf("%s/tmp", eng->data_root);
+    l->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (l->fd < 0)
+        return err_make(err, ERR_INTERNAL, errno, "temporary file in %s", dir);
+    struct stat st;
+    if (c->driver->diff_tar(eng, c, l->fd, err) < 0)
+        return err_wrap(err, "the container's changes");
+    if (fstat(l->fd, &st) < 0)
+        return err_make(err, ERR_INTERNAL, errno, "the container's changes");
+    l->len = (size_t)st.st_size;
+    l->map = l->len > 0 ? mmap(NULL, l->len, PROT_READ, MAP_PRIVATE, l->fd, 0) : NULL;
+    if (l->len > 0 && l->map == MAP_FAILED) {
+        l->map = NULL;
+        return err_make(err, ERR_INTERNAL, errno, "the container's changes");
+    }
+    return layerstore_add_mem(eng->layers, l->map ? l->map : "", l->len, l->diff_id, &l->size, err);
+}
+
+static void
+commit_layer_fini(struct commit_layer *l)
+{
+    if (l->map != NULL)
+        munmap(l->map, l->len);
+    if (l->fd >= 0)
+        close(l->fd);
 }
 
 int
@@ -350,21 +517,40 @@ engine_container_commit(struct engine *eng, const char *ref, const char *tag, co
     img->arch = parent->arch ? xstrdup(parent->arch) : xstrdup(eng->host.arch);
     char cid[ID_LEN + 1];
     memcpy(cid, c->id, sizeof(cid));
-    cleanup_free char *cmdline = xstrdup(c->path);
+    /* History's created_by: the container's command line, as dockerd writes it. */
+    struct buf cmdline;
+    buf_init(&cmdline, 1024 * 1024);
+    buf_append(&cmdline, c->path, strlen(c->path), NULL);
+    for (size_t i = 0; c->args[i] != NULL; i++) {
+        buf_append(&cmdline, " ", 1, NULL);
+        buf_append(&cmdline, c->args[i], strlen(c->args[i]), NULL);
+    }
+    buf_append(&cmdline, "", 1, NULL);
+    container_ref(c);
     pthread_mutex_unlock(&eng->lock);
     img->created_ns = time_now_ns();
     img->comment = comment && *comment ? xstrdup(comment) : NULL;
     img->author = author && *author ? xstrdup(author) : NULL;
-    for (size_t i = 0; changes != NULL && changes[i] != NULL; i++) {
-        if (image_apply_change(&img->config, changes[i], err) < 0) {
-            image_unref(img);
-            return -1;
+    int rc = 0;
+    for (size_t i = 0; changes != NULL && changes[i] != NULL && rc == 0; i++)
+        rc = image_apply_change(&img->config, changes[i], err);
+    /* The container's filesystem changes become the image's new layer (always one, empty or
+     * not, as dockerd commits). The synthetic driver's writes live in its staging directory,
+     * not in layers: its commit adds no layer, and the history entry says so. */
+    struct commit_layer layer = {.fd = -1};
+    if (rc == 0 && c->driver->diff_tar != NULL)
+        rc = commit_layer_make(eng, c, &layer, err);
+    if (rc == 0) {
+        if (layer.fd >= 0) {
+            img->diff_ids = strv_append(img->diff_ids, layer.diff_id);
+            img->size += layer.size;
         }
+        image_add_history(img, img->created_ns, cmdline.data, comment, layer.fd < 0, layer.size);
+        rc = store_new_image(eng, img, layer.map, layer.len, tag, "commit", err);
     }
-    /* The synthetic driver's writes live in its staging directory, not in layers: the commit
-     * adds no layer, and its history entry says so. */
-    image_add_history(img, img->created_ns, cmdline, comment, true, 0);
-    int rc = store_new_image(eng, img, tag, "commit", err);
+    commit_layer_fini(&layer);
+    container_unref(c);
+    buf_fini(&cmdline);
     if (rc == 0) {
         memcpy(id_out, img->id, IMAGE_ID_LEN + 1);
         struct event *ev = event_new("container", "commit", cid);

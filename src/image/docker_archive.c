@@ -3,51 +3,108 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/buf.h"
 #include "base/digest.h"
+#include "base/map.h"
 #include "base/strv.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "image/layerstore.h"
 #include "image/reference.h"
 
-/* The small JSON members of the archive, by path, plus the size of every other member. */
+enum {
+    MAX_MEMBERS = 1 << 16,
+    MAX_KEPT = 4 * ARCHIVE_MAX_JSON, /* all small JSON members together */
+    MAX_LINK_HOPS = 8,
+    MAX_INDEX_DEPTH = 4,
+};
+
+/* A member of the archive: a regular file (its data kept when it may be JSON) or a symlink
+ * (dockerd 20.10 writes a layer shared under two IDs once, and a symlink to it). */
 struct member {
-    char *path;
-    char *data; /* NULL for members not kept */
+    char *path; /* normalized: no "./" */
+    char *link; /* a symlink's target as an archive path, or NULL */
+    char *data; /* kept JSON, or NULL */
     size_t len;
     int64_t size;
+    bool is_layer;    /* a manifest names it as a layer */
+    char diff_id[72]; /* once stored */
+    int64_t layer_size;
 };
 
 struct members {
-    struct member *items;
-    size_t n;
+    struct member **items;
+    size_t n, kept;
+    struct map by_path; /* path -> struct member * */
 };
 
 static void
 members_fini(struct members *m)
 {
     for (size_t i = 0; i < m->n; i++) {
-        free(m->items[i].path);
-        free(m->items[i].data);
+        free(m->items[i]->path);
+        free(m->items[i]->link);
+        free(m->items[i]->data);
+        free(m->items[i]);
     }
     free(m->items);
+    map_fini(&m->by_path);
 }
 
-static const struct member *
+/*
+ * Joins dir and a relative path and normalizes the result ("." and ".." resolved) into a new
+ * string; NULL when it leaves the archive's root or is empty. Archive paths are names to
+ * look up in the member table, never file-system paths.
+ */
+static char *
+archive_path(const char *dir, const char *rel)
+{
+    if (rel[0] == '/')
+        dir = "";
+    cleanup_free char *joined = xasprintf("%s/%s", dir, rel);
+    char *out = xmalloc(strlen(joined) + 1);
+    size_t o = 0;
+    for (const char *p = joined; *p != '\0';) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            if (o == 0) {
+                free(out);
+                return NULL;
+            }
+            while (o > 0 && out[o - 1] != '/')
+                o--;
+            if (o > 0)
+                o--;
+        } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+            if (o > 0)
+                out[o++] = '/';
+            memcpy(out + o, p, n);
+            o += n;
+        }
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    out[o] = '\0';
+    if (o == 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* The regular member path names (through symlinks), or NULL. */
+static struct member *
 members_find(const struct members *m, const char *path)
 {
-    const char *p = strncmp(path, "./", 2) == 0 ? path + 2 : path;
-    for (size_t i = 0; i < m->n; i++) {
-        const char *q = m->items[i].path;
-        if (strncmp(q, "./", 2) == 0)
-            q += 2;
-        if (strcmp(p, q) == 0)
-            return &m->items[i];
-    }
-    return NULL;
+    cleanup_free char *p = archive_path("", path);
+    struct member *mem = p ? map_get(&m->by_path, p) : NULL;
+    for (int hops = 0; mem != NULL && mem->link != NULL; hops++)
+        mem = hops < MAX_LINK_HOPS ? map_get(&m->by_path, mem->link) : NULL;
+    return mem;
 }
 
 static bool
@@ -57,53 +114,123 @@ ends_with(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* Reads the member's data (after the head bytes already read) into a new buffer. */
 static int
-read_members(const void *data, size_t len, struct members *m, struct err **err)
+keep_data(struct archive *a, struct members *m, struct member *mem, const char *head,
+          size_t head_len, struct err **err)
+{
+    if (mem->size < 0 || mem->size > ARCHIVE_MAX_JSON || m->kept + (size_t)mem->size > MAX_KEPT)
+        return err_make(err, ERR_TOO_LARGE, 0, "invalid archive: %.200s is too large", mem->path);
+    size_t want = (size_t)mem->size;
+    mem->data = xmalloc(want + 1);
+    if (head_len > 0)
+        memcpy(mem->data, head, head_len);
+    size_t got = head_len;
+    while (got < want) {
+        la_ssize_t n = archive_read_data(a, mem->data + got, want - got);
+        if (n <= 0)
+            return err_make(err, ERR_INVALID, 0, "invalid archive: short read of %.200s",
+                            mem->path);
+        got += (size_t)n;
+    }
+    mem->data[got] = '\0';
+    mem->len = got;
+    m->kept += got;
+    return 0;
+}
+
+/* May the member be JSON the reader needs: a manifest, an index, a config? Blobs of an OCI
+ * layout have no extension: their first byte tells. */
+static int
+maybe_keep(struct archive *a, struct members *m, struct member *mem, struct err **err)
+{
+    if (ends_with(mem->path, ".json") || strcmp(mem->path, "repositories") == 0)
+        return keep_data(a, m, mem, NULL, 0, err);
+    if (strncmp(mem->path, "blobs/", 6) != 0 || mem->size <= 0 || mem->size > ARCHIVE_MAX_JSON)
+        return 0;
+    char first;
+    if (archive_read_data(a, &first, 1) != 1 || first != '{')
+        return 0;
+    return keep_data(a, m, mem, &first, 1, err);
+}
+
+static struct archive *
+outer_reader(const void *data, size_t len, struct err **err)
 {
     struct archive *a = archive_read_new();
     archive_read_support_format_tar(a);
     archive_read_support_filter_all(a);
-    if (archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
+    if (archive_read_open_memory(a, (void *)(uintptr_t)data, len) != ARCHIVE_OK) {
         err_make(err, ERR_INVALID, 0, "invalid archive: %s", archive_error_string(a));
         archive_read_free(a);
-        return -1;
+        return NULL;
     }
+    return a;
+}
+
+/* The archive path a link member names: a hard link's target (an archive path), a symlink's
+ * (relative to its directory); NULL for other members, or with *out when it leads out. */
+static char *
+member_link(struct archive_entry *e, const char *path, bool *out)
+{
+    const char *hard = archive_entry_hardlink(e);
+    const char *sym = archive_entry_filetype(e) == AE_IFLNK ? archive_entry_symlink(e) : NULL;
+    if (hard == NULL && sym == NULL)
+        return NULL;
+    const char *slash = strrchr(path, '/');
+    cleanup_free char *dir =
+        hard == NULL && slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup("");
+    char *link = archive_path(dir, hard ? hard : sym);
+    *out = link == NULL;
+    return link;
+}
+
+/* Pass one: the member table, with the small JSON members' data. */
+static int
+read_members(const void *data, size_t len, struct members *m, struct err **err)
+{
+    struct archive *a = outer_reader(data, len, err);
+    if (a == NULL)
+        return -1;
     struct archive_entry *e;
-    int r;
-    size_t kept = 0;
-    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        if (archive_entry_filetype(e) != AE_IFREG)
+    int r, rc = 0;
+    while (rc == 0 && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        mode_t type = archive_entry_filetype(e);
+        const char *raw = archive_entry_pathname(e);
+        char *path = raw ? archive_path("", raw) : NULL;
+        if (path == NULL ||
+            (type != AE_IFREG && type != AE_IFLNK && archive_entry_hardlink(e) == NULL) ||
+            map_get(&m->by_path, path) != NULL) {
+            free(path);
             continue;
-        const char *path = archive_entry_pathname(e);
-        m->items = xrealloc(m->items, (m->n + 1) * sizeof(*m->items));
-        struct member *mem = &m->items[m->n++];
-        memset(mem, 0, sizeof(*mem));
-        mem->path = xstrdup(path ? path : "");
+        }
+        bool out_of_archive = false;
+        char *link = member_link(e, path, &out_of_archive);
+        if (out_of_archive) { /* names nothing */
+            free(path);
+            continue;
+        }
+        if (m->n >= MAX_MEMBERS) {
+            free(path);
+            free(link);
+            rc = err_make(err, ERR_TOO_LARGE, 0, "invalid archive: too many members");
+            break;
+        }
+        struct member *mem = xcalloc(1, sizeof(*mem));
+        mem->path = path;
+        mem->link = link;
         mem->size = archive_entry_size(e);
-        if (!ends_with(mem->path, ".json") && strcmp(mem->path, "repositories") != 0)
+        m->items = xrealloc(m->items, (m->n + 1) * sizeof(*m->items));
+        m->items[m->n++] = mem;
+        map_put(&m->by_path, path, mem, NULL);
+        if (link != NULL)
             continue;
-        if (mem->size < 0 || (size_t)mem->size > ARCHIVE_MAX_JSON ||
-            kept + (size_t)mem->size > ARCHIVE_MAX_JSON * 4) {
-            archive_read_free(a);
-            return err_make(err, ERR_TOO_LARGE, 0, "invalid archive: %s is too large", mem->path);
-        }
-        mem->data = xmalloc((size_t)mem->size + 1);
-        la_ssize_t got = archive_read_data(a, mem->data, (size_t)mem->size);
-        if (got != mem->size) {
-            archive_read_free(a);
-            return err_make(err, ERR_INVALID, 0, "invalid archive: short read of %s", mem->path);
-        }
-        mem->data[mem->size] = '\0';
-        mem->len = (size_t)mem->size;
-        kept += mem->len;
+        rc = maybe_keep(a, m, mem, err);
     }
-    if (r != ARCHIVE_EOF) {
-        err_make(err, ERR_INVALID, 0, "invalid archive: %s", archive_error_string(a));
-        archive_read_free(a);
-        return -1;
-    }
+    if (rc == 0 && r != ARCHIVE_EOF)
+        rc = err_make(err, ERR_INVALID, 0, "invalid archive: %s", archive_error_string(a));
     archive_read_free(a);
-    return 0;
+    return rc;
 }
 
 static char **
@@ -205,111 +332,379 @@ decode_image_config(json_t *root, struct image *img)
     }
 }
 
-static struct image *
-image_from_manifest_entry(const struct members *m, json_t *entry, struct err **err)
+/* ---- what to load: one plan per image, from manifest.json or an OCI index.json ---- */
+
+enum { MAX_LAYERS = 1000 };
+
+struct plan {
+    struct member *config;
+    struct member **layers; /* in order, symlinks resolved */
+    size_t n_layers;
+    char **tags; /* normalized */
+};
+
+struct plans {
+    struct plan *items;
+    size_t n;
+};
+
+static void
+plans_fini(struct plans *p)
 {
-    json_t *cfg_path = json_object_get(entry, "Config");
-    if (!json_is_string(cfg_path)) {
-        err_make(err, ERR_INVALID, 0, "invalid archive: manifest entry without Config");
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->items[i].layers);
+        strv_free(p->items[i].tags);
+    }
+    free(p->items);
+}
+
+static void
+plan_add_tag(struct plan *p, const char *ref)
+{
+    struct reference r;
+    if (ref == NULL || reference_parse(ref, &r, NULL) < 0)
+        return;
+    char *full = reference_full(&r);
+    if (!strv_contains(p->tags, full))
+        p->tags = strv_append(p->tags, full);
+    free(full);
+    reference_fini(&r);
+}
+
+/* A new plan for config, or the one that has it already (an image listed once per tag). */
+static struct plan *
+plans_for(struct plans *ps, struct member *config, bool *is_new, struct err **err)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->items[i].config == config) {
+            *is_new = false;
+            return &ps->items[i];
+        }
+    if (ps->n >= ARCHIVE_MAX_IMAGES) {
+        err_make(err, ERR_TOO_LARGE, 0, "invalid archive: more than %d images", ARCHIVE_MAX_IMAGES);
         return NULL;
     }
-    const struct member *cfg = members_find(m, json_string_value(cfg_path));
-    if (cfg == NULL || cfg->data == NULL) {
-        err_make(err, ERR_INVALID, 0, "invalid archive: %s not found", json_string_value(cfg_path));
+    ps->items = xrealloc(ps->items, (ps->n + 1) * sizeof(*ps->items));
+    struct plan *p = &ps->items[ps->n++];
+    memset(p, 0, sizeof(*p));
+    p->config = config;
+    p->tags = xcalloc(1, sizeof(char *));
+    *is_new = true;
+    return p;
+}
+
+static int
+plan_add_layer(struct plan *p, struct member *layer, const char *name, struct err **err)
+{
+    if (layer == NULL)
+        return err_make(err, ERR_INVALID, 0, "invalid archive: layer %.200s not found",
+                        name ? name : "?");
+    if (p->n_layers >= MAX_LAYERS)
+        return err_make(err, ERR_INVALID, 0, "invalid archive: more than %d layers", MAX_LAYERS);
+    layer->is_layer = true;
+    p->layers = xrealloc(p->layers, (p->n_layers + 1) * sizeof(*p->layers));
+    p->layers[p->n_layers++] = layer;
+    return 0;
+}
+
+/* docker-archive: manifest.json lists Config, RepoTags and Layers (as member paths). */
+static int
+plans_from_manifest(struct members *m, const struct member *man, struct plans *ps, struct err **err)
+{
+    json_t *manifest = json_loadb(man->data, man->len, 0, NULL);
+    if (!json_is_array(manifest) || json_array_size(manifest) > ARCHIVE_MAX_IMAGES) {
+        json_decref(manifest);
+        return err_make(err, ERR_INVALID, 0, "invalid archive: bad manifest.json");
+    }
+    size_t i;
+    json_t *entry;
+    int rc = 0;
+    json_array_foreach(manifest, i, entry)
+    {
+        const char *cfg_path = json_string_value(json_object_get(entry, "Config"));
+        if (cfg_path == NULL) {
+            rc = err_make(err, ERR_INVALID, 0, "invalid archive: manifest entry without Config");
+            break;
+        }
+        struct member *cfg = members_find(m, cfg_path);
+        if (cfg == NULL || cfg->data == NULL) {
+            rc = err_make(err, ERR_INVALID, 0, "invalid archive: %.200s not found", cfg_path);
+            break;
+        }
+        bool is_new;
+        struct plan *p = plans_for(ps, cfg, &is_new, err);
+        if (p == NULL) {
+            rc = -1;
+            break;
+        }
+        size_t k;
+        json_t *v;
+        json_t *layers = json_object_get(entry, "Layers");
+        if (is_new && json_is_array(layers))
+            json_array_foreach(layers, k, v)
+            {
+                const char *name = json_string_value(v);
+                if ((rc = plan_add_layer(p, name ? members_find(m, name) : NULL, name, err)) < 0)
+                    break;
+            }
+        if (rc < 0)
+            break;
+        json_array_foreach(json_object_get(entry, "RepoTags"), k, v)
+            plan_add_tag(p, json_string_value(v));
+    }
+    json_decref(manifest);
+    return rc;
+}
+
+/* Hands the error sub over to the caller's err (which may be NULL). */
+static void
+pass_err(struct err **err, struct err *sub)
+{
+    if (err == NULL) {
+        err_clear(&sub);
+        return;
+    }
+    err_clear(err);
+    *err = sub;
+}
+
+/* The member of an OCI descriptor's blob (blobs/<alg>/<hex>), or NULL. */
+static struct member *
+blob_of(struct members *m, json_t *desc)
+{
+    const char *digest = json_string_value(json_object_get(desc, "digest"));
+    const char *colon = digest ? strchr(digest, ':') : NULL;
+    if (colon == NULL || colon == digest || strchr(digest, '/') != NULL)
+        return NULL;
+    cleanup_free char *path = xasprintf("blobs/%.*s/%s", (int)(colon - digest), digest, colon + 1);
+    return members_find(m, path);
+}
+
+static json_t *
+blob_json(struct members *m, json_t *desc)
+{
+    struct member *b = blob_of(m, desc);
+    return b && b->data ? json_loadb(b->data, b->len, 0, NULL) : NULL;
+}
+
+/*
+ * Plans the image an OCI descriptor names: a manifest, or the first image of an index (a
+ * multi-platform index in an archive usually carries the blobs of one platform only).
+ * Returns the plan, NULL when the archive lacks some blob of it (*err untouched), or NULL
+ * with *err.
+ */
+static struct plan *
+plan_descriptor(struct members *m, json_t *desc, int depth, struct plans *ps, struct err **err)
+{
+    json_t *doc = blob_json(m, desc);
+    if (!json_is_object(doc) || depth > MAX_INDEX_DEPTH) {
+        json_decref(doc);
         return NULL;
     }
+    struct plan *p = NULL;
+    json_t *children = json_object_get(doc, "manifests");
+    if (json_is_array(children)) {
+        size_t i;
+        json_t *child;
+        json_array_foreach(children, i, child)
+        {
+            struct err *sub = NULL;
+            p = plan_descriptor(m, child, depth + 1, ps, &sub);
+            if (p != NULL || sub != NULL) {
+                if (sub != NULL)
+                    pass_err(err, sub);
+                break;
+            }
+        }
+        json_decref(doc);
+        return p;
+    }
+    struct member *cfg = blob_of(m, json_object_get(doc, "config"));
+    json_t *layers = json_object_get(doc, "layers");
+    size_t i;
+    json_t *l;
+    bool complete = cfg != NULL && cfg->data != NULL && json_is_array(layers);
+    json_array_foreach(layers, i, l) complete = complete && blob_of(m, l) != NULL;
+    bool is_new = false;
+    if (complete)
+        p = plans_for(ps, cfg, &is_new, err);
+    if (p != NULL && is_new)
+        json_array_foreach(layers, i, l)
+        {
+            if (plan_add_layer(p, blob_of(m, l), NULL, err) < 0) {
+                p = NULL;
+                break;
+            }
+        }
+    json_decref(doc);
+    return p;
+}
+
+/* OCI image layout (docker save of Docker 25 and later writes it besides manifest.json):
+ * index.json's descriptors, named by their annotations. */
+static int
+plans_from_index(struct members *m, const struct member *idx, struct plans *ps, struct err **err)
+{
+    json_t *index = json_loadb(idx->data, idx->len, 0, NULL);
+    json_t *descs = json_object_get(index, "manifests");
+    if (!json_is_array(descs) || json_array_size(descs) > ARCHIVE_MAX_IMAGES) {
+        json_decref(index);
+        return err_make(err, ERR_INVALID, 0, "invalid archive: bad index.json");
+    }
+    size_t i;
+    json_t *desc;
+    int rc = 0;
+    json_array_foreach(descs, i, desc)
+    {
+        struct err *sub = NULL;
+        struct plan *p = plan_descriptor(m, desc, 0, ps, &sub);
+        if (p == NULL) {
+            if (sub == NULL)
+                err_make(&sub, ERR_INVALID, 0, "invalid archive: image %.100s is incomplete",
+                         json_string_value(json_object_get(desc, "digest")));
+            pass_err(err, sub);
+            rc = -1;
+            break;
+        }
+        json_t *ann = json_object_get(desc, "annotations");
+        const char *name = json_string_value(json_object_get(ann, "io.containerd.image.name"));
+        const char *ref =
+            json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
+        /* ref.name may be a bare tag ("latest"), which names no repository. */
+        if (name == NULL && ref != NULL && strpbrk(ref, ":/") != NULL)
+            name = ref;
+        plan_add_tag(p, name);
+    }
+    json_decref(index);
+    return rc;
+}
+
+/* ---- pass two: the layers into the store; then the images ---- */
+
+static ssize_t
+member_read(void *ctx, void *buf, size_t len)
+{
+    la_ssize_t n = archive_read_data(ctx, buf, len);
+    return n < 0 ? -1 : (ssize_t)n;
+}
+
+/* Streams every layer member into the layer store, each once; *stored gets their diff IDs. */
+static int
+store_layers(const void *data, size_t len, struct members *m, struct layerstore *ls, char ***stored,
+             struct err **err)
+{
+    struct archive *a = outer_reader(data, len, err);
+    if (a == NULL)
+        return -1;
+    struct archive_entry *e;
+    int r, rc = 0;
+    while (rc == 0 && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        const char *raw = archive_entry_pathname(e);
+        cleanup_free char *path = raw ? archive_path("", raw) : NULL;
+        struct member *mem = path ? map_get(&m->by_path, path) : NULL;
+        if (mem == NULL || !mem->is_layer || mem->diff_id[0] != '\0' ||
+            archive_entry_filetype(e) != AE_IFREG)
+            continue;
+        rc = layerstore_add_stream(ls, member_read, a, mem->diff_id, &mem->layer_size, err);
+        if (rc < 0)
+            err_wrap(err, "layer %.200s", path);
+        else
+            *stored = strv_append(*stored, mem->diff_id);
+    }
+    if (rc == 0 && r != ARCHIVE_EOF)
+        rc = err_make(err, ERR_INVALID, 0, "invalid archive: %s", archive_error_string(a));
+    archive_read_free(a);
+    return rc;
+}
+
+/* The image of a plan whose layers are stored: config decoded, diff IDs checked against the
+ * layers read (what dockerd's load checks, with its messages), sizes from the layers. */
+static struct image *
+image_from_plan(const struct plan *p, struct err **err)
+{
     json_error_t jerr;
-    json_t *root = json_loadb(cfg->data, cfg->len, 0, &jerr);
+    json_t *root = json_loadb(p->config->data, p->config->len, 0, &jerr);
     if (!json_is_object(root)) {
         json_decref(root);
         err_make(err, ERR_INVALID, 0, "invalid archive: bad image config: %s", jerr.text);
         return NULL;
     }
     struct image *img = image_new();
-    digest_sha256(cfg->data, cfg->len, img->id);
+    digest_sha256(p->config->data, p->config->len, img->id);
     decode_image_config(root, img);
     json_decref(root);
-    json_t *layers = json_object_get(entry, "Layers");
-    size_t i;
-    json_t *l;
-    if (json_is_array(layers))
-        json_array_foreach(layers, i, l)
-        {
-            const struct member *lm =
-                json_is_string(l) ? members_find(m, json_string_value(l)) : NULL;
-            if (lm == NULL) {
-                image_unref(img);
-                err_make(err, ERR_INVALID, 0, "invalid archive: layer %s not found",
-                         json_is_string(l) ? json_string_value(l) : "?");
-                return NULL;
-            }
-            img->size += lm->size;
-            /* The i-th layer belongs to the i-th history entry that made a layer. */
-            size_t nth = 0;
-            for (size_t k = 0; k < img->n_history; k++) {
-                if (img->history[k].empty_layer)
-                    continue;
-                if (nth++ == i) {
-                    img->history[k].size = lm->size;
-                    break;
-                }
-            }
+    size_t n = strv_len(img->diff_ids);
+    if (n != p->n_layers) {
+        err_make(err, ERR_INVALID, 0,
+                 "invalid manifest, layers length mismatch: expected %zu, got %zu", n, p->n_layers);
+        image_unref(img);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct member *l = p->layers[i];
+        if (strcmp(img->diff_ids[i], l->diff_id) != 0) {
+            err_make(err, ERR_INVALID, 0,
+                     "invalid diffID for layer %zu: expected \"%.80s\", got \"%s\"", i,
+                     img->diff_ids[i], l->diff_id);
+            image_unref(img);
+            return NULL;
         }
-    json_t *tags = json_object_get(entry, "RepoTags");
-    if (json_is_array(tags))
-        json_array_foreach(tags, i, l)
-        {
-            struct reference r;
-            if (!json_is_string(l) || reference_parse(json_string_value(l), &r, NULL) < 0)
+        img->size += l->layer_size;
+        /* The i-th layer belongs to the i-th history entry that made a layer. */
+        size_t nth = 0;
+        for (size_t k = 0; k < img->n_history; k++) {
+            if (img->history[k].empty_layer)
                 continue;
-            char *full = reference_full(&r);
-            img->tags = strv_append(img->tags, full);
-            free(full);
-            reference_fini(&r);
+            if (nth++ == i) {
+                img->history[k].size = l->layer_size;
+                break;
+            }
         }
+    }
+    strv_free(img->tags);
+    img->tags = strv_dup(p->tags);
     return img;
 }
 
+static int
+plan_archive(struct members *m, struct plans *ps, struct err **err)
+{
+    const struct member *man = members_find(m, "manifest.json");
+    if (man != NULL && man->data != NULL)
+        return plans_from_manifest(m, man, ps, err);
+    const struct member *idx = members_find(m, "index.json");
+    if (idx != NULL && idx->data != NULL)
+        return plans_from_index(m, idx, ps, err);
+    return err_make(err, ERR_INVALID, 0,
+                    "invalid archive: no manifest.json or index.json (not a docker save archive)");
+}
+
 int
-docker_archive_read(const void *data, size_t len, struct image ***out, size_t *n, struct err **err)
+docker_archive_read(const void *data, size_t len, struct layerstore *ls, struct image ***out,
+                    size_t *n, char ***stored, struct err **err)
 {
     struct members m = {0};
-    *out = NULL;
-    *n = 0;
-    if (read_members(data, len, &m, err) < 0) {
-        members_fini(&m);
-        return -1;
+    struct plans ps = {0};
+    map_init(&m.by_path);
+    *stored = xcalloc(1, sizeof(char *));
+    int rc = read_members(data, len, &m, err);
+    if (rc == 0)
+        rc = plan_archive(&m, &ps, err);
+    if (rc == 0)
+        rc = store_layers(data, len, &m, ls, stored, err);
+    struct image **imgs = xcalloc(ps.n + 1, sizeof(*imgs));
+    size_t count = 0;
+    for (size_t i = 0; rc == 0 && i < ps.n; i++) {
+        imgs[count] = image_from_plan(&ps.items[i], err);
+        rc = imgs[count] != NULL ? 0 : -1;
+        count += rc == 0;
     }
-    const struct member *man = members_find(&m, "manifest.json");
-    if (man == NULL || man->data == NULL) {
-        members_fini(&m);
-        return err_make(err, ERR_INVALID, 0,
-                        "invalid archive: no manifest.json (only docker-archive is read for now)");
+    /* Configs last: stored only for images that passed every check. */
+    for (size_t i = 0; rc == 0 && i < ps.n; i++) {
+        char id[72];
+        rc = layerstore_put_config(ls, ps.items[i].config->data, ps.items[i].config->len, id, err);
     }
-    json_error_t jerr;
-    json_t *manifest = json_loadb(man->data, man->len, 0, &jerr);
-    if (!json_is_array(manifest) || json_array_size(manifest) > ARCHIVE_MAX_IMAGES) {
-        json_decref(manifest);
-        members_fini(&m);
-        return err_make(err, ERR_INVALID, 0, "invalid archive: bad manifest.json");
-    }
-    struct image **imgs = xcalloc(json_array_size(manifest) + 1, sizeof(*imgs));
-    size_t i, count = 0;
-    json_t *entry;
-    int rc = 0;
-    json_array_foreach(manifest, i, entry)
-    {
-        struct image *img =
-            json_is_object(entry) ? image_from_manifest_entry(&m, entry, err) : NULL;
-        if (img == NULL) {
-            if (!json_is_object(entry))
-                err_make(err, ERR_INVALID, 0, "invalid archive: bad manifest entry");
-            rc = -1;
-            break;
-        }
-        imgs[count++] = img;
-    }
-    json_decref(manifest);
+    plans_fini(&ps);
     members_fini(&m);
     if (rc < 0) {
         for (size_t k = 0; k < count; k++)

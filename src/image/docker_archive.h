@@ -1,8 +1,9 @@
 /*
- * docker_archive: reads a `docker save` archive (docker-archive: manifest.json, config blobs,
- * layer tars) with libarchive, and turns each image's config (the image spec's JSON) into the
- * engine's image object. Layers are counted and sized here; they are stored and extracted by
- * the image store on disk when the process driver lands.
+ * docker_archive: reads a `docker save` archive with libarchive: the docker-archive layout
+ * (manifest.json, <hex>.json configs, <dir>/layer.tar) and the OCI image layout newer engines
+ * write (index.json, blobs/sha256/...; manifest.json is read first when both are present).
+ * Every layer goes into the layer store, each image's config into its config blob, and each
+ * config becomes the engine's image object. Not here: adding the images to the engine.
  */
 #ifndef SOCKERLESS_IMAGE_DOCKER_ARCHIVE_H
 #define SOCKERLESS_IMAGE_DOCKER_ARCHIVE_H
@@ -12,12 +13,23 @@
 #include "base/err.h"
 #include "image/image.h"
 
+struct layerstore;
+
 enum { ARCHIVE_MAX_JSON = 8 * 1024 * 1024, ARCHIVE_MAX_IMAGES = 256 };
 
-/* Parses the archive in data. On success *out is an array of *n images (new references),
- * each with its ID (sha256 of its config), config, tags (normalized) and size.
- * ERR_INVALID for anything that is not a docker-archive. */
-int docker_archive_read(const void *data, size_t len, struct image ***out, size_t *n,
-                        struct err **err);
+/*
+ * Reads the archive in data (plain or compressed), in two passes: the small JSON members,
+ * then each layer streamed into ls (decompressed, hashed, extracted). Each image's
+ * rootfs.diff_ids must be the digests of its layers as read ("invalid diffID for layer N"
+ * otherwise); its config blob is stored byte for byte, so its ID is the config's sha256 as
+ * dockerd's. On success *out is an array of *n images (new references) with ID, config, tags
+ * (normalized), and Size and history sizes from the layers.
+ *
+ * *stored (a malloc'd NULL-ended list, set on failure too) gets the diff IDs of the layers
+ * put into ls: the caller takes back those no image keeps when it does not add the images.
+ * ERR_INVALID for anything that is not such an archive; ERR_TOO_LARGE past the caps.
+ */
+int docker_archive_read(const void *data, size_t len, struct layerstore *ls, struct image ***out,
+                        size_t *n, char ***stored, struct err **err);
 
 #endif

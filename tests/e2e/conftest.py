@@ -5,6 +5,14 @@ build/release/sockerlessd) on a socket in a fresh temporary directory. With
 SOCKERLESS_E2E_DOCKER_HOST=unix:///path/to/docker.sock the same tests target that daemon instead
 (e.g. a real dockerd, for comparison); tests marked `sockerless_only` (registered in pytest.ini)
 are then skipped.
+
+Two daemons serve the suite. The session one (`docker_host`, `cli`, `dclient`, `raw`) runs the
+synthetic driver explicitly (`--driver synthetic`: no process runs, start prints the command line),
+which most tests rely on. The `proc_*` fixtures (`proc_host`, `proc_cli`, `proc_client`,
+`proc_raw`; `proc_images` in images_fixture.py) start a second sockerlessd with `--driver process`
+for tests of real containers; those are skipped when /info says the process driver is not in use
+(no OCI runtime on the machine, say). With SOCKERLESS_E2E_DOCKER_HOST set, both sets point at the
+external daemon.
 """
 
 import os
@@ -17,14 +25,15 @@ from pathlib import Path
 import docker
 import pytest
 
-from e2e_helpers import Daemon, RawClient
+from e2e_helpers import Daemon, RawClient, mounts_under
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXTERNAL_HOST_ENV = "SOCKERLESS_E2E_DOCKER_HOST"
 DOCKER_CLI = os.environ.get("DOCKER_CLI") or shutil.which("docker") or "/usr/local/bin/docker"
 
-# The daemon started for the session, if any: its log tail is attached to failing tests.
+# The daemons started for the session, if any: their log tails are attached to failing tests.
 _session_daemon = None
+_proc_daemon = None
 
 
 def external_host():
@@ -44,7 +53,13 @@ def pytest_collection_modifyitems(config, items):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    if report.failed and _session_daemon is not None:
+    if not report.failed:
+        return
+    if _proc_daemon is not None and "proc_host" in getattr(item, "fixturenames", ()):
+        report.sections.append(
+            ("sockerlessd --driver process log (last lines)", _proc_daemon.log_tail())
+        )
+    elif _session_daemon is not None:
         report.sections.append(("sockerlessd log (last lines)", _session_daemon.log_tail()))
 
 
@@ -75,7 +90,9 @@ def docker_host(request):
         return
 
     binary = request.getfixturevalue("sockerlessd_binary")
-    daemon = Daemon(binary, tempfile.mkdtemp(prefix="sockerless-e2e-")).start()
+    daemon = Daemon(
+        binary, tempfile.mkdtemp(prefix="sockerless-e2e-"), driver="synthetic"
+    ).start()
     try:
         daemon.wait_ready(timeout=15)
     except BaseException:
@@ -85,19 +102,30 @@ def docker_host(request):
     yield daemon.host
     _session_daemon = None
 
+    stop_and_check(daemon, "session sockerlessd")
+
+
+def stop_and_check(daemon, what):
+    """Stops a session daemon with SIGTERM and fails unless it shut down cleanly: exit code 0, no
+    socket file left, nothing left mounted under its work directory. The directory is removed
+    only when nothing is mounted there (a bind mount left behind must not let the removal reach
+    into the host's files)."""
     code = daemon.stop(signal.SIGTERM, timeout=15)
     problems = []
     if code != 0:
         problems.append(f"exit code {code} after SIGTERM (expected 0)")
     if os.path.exists(daemon.socket_path):
         problems.append(f"socket {daemon.socket_path} still exists after exit")
+    left_mounted = mounts_under(daemon.workdir)
+    if left_mounted:
+        problems.append(f"still mounted under {daemon.workdir}: {left_mounted}")
+    else:
+        shutil.rmtree(daemon.workdir, ignore_errors=True)
     if problems:
         pytest.fail(
-            "session sockerlessd did not shut down cleanly: " + "; ".join(problems)
-            + "\n" + daemon.describe(),
+            f"{what} did not shut down cleanly: " + "; ".join(problems) + "\n" + daemon.describe(),
             pytrace=False,
         )
-    shutil.rmtree(daemon.workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -112,24 +140,39 @@ def api_version(raw):
     return body["ApiVersion"]
 
 
-@pytest.fixture(scope="session")
-def cli(docker_host, tmp_path_factory):
-    """Runs the docker CLI against the daemon under test; returns the CompletedProcess."""
+def cli_env(host, config_dir):
+    """The environment for a docker CLI talking to `host`, with a private config directory."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
-    env["DOCKER_HOST"] = docker_host
-    env["DOCKER_CONFIG"] = str(tmp_path_factory.mktemp("docker-config"))
+    env["DOCKER_HOST"] = host
+    env["DOCKER_CONFIG"] = str(config_dir)
+    return env
 
-    def run(*args, timeout=60):
+
+def make_cli(host, config_dir):
+    """A function running the docker CLI against `host`: run(*args, timeout=60, input=None)
+    returns the CompletedProcess (text mode); `input` is written to its stdin, which is closed
+    afterwards (otherwise stdin is /dev/null). `run.env` is the CLI's environment."""
+    env = cli_env(host, config_dir)
+
+    def run(*args, timeout=60, input=None):
         return subprocess.run(
             [DOCKER_CLI, *args],
             env=env,
-            stdin=subprocess.DEVNULL,
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
             capture_output=True,
             text=True,
             timeout=timeout,
         )
 
+    run.env = env
     return run
+
+
+@pytest.fixture(scope="session")
+def cli(docker_host, tmp_path_factory):
+    """Runs the docker CLI against the daemon under test; returns the CompletedProcess."""
+    return make_cli(docker_host, tmp_path_factory.mktemp("docker-config"))
 
 
 @pytest.fixture(scope="session")
@@ -145,12 +188,88 @@ def make_daemon(sockerlessd_binary):
     kills leftovers and removes the directories afterwards."""
     daemons = []
 
-    def make(extra_hosts=()):
-        daemon = Daemon(sockerlessd_binary, tempfile.mkdtemp(prefix="sockerless-e2e-"), extra_hosts)
+    def make(extra_hosts=(), driver="synthetic"):
+        daemon = Daemon(
+            sockerlessd_binary, tempfile.mkdtemp(prefix="sockerless-e2e-"), extra_hosts, driver
+        )
         daemons.append(daemon)
         return daemon
 
     yield make
     for daemon in daemons:
         daemon.kill()
-        shutil.rmtree(daemon.workdir, ignore_errors=True)
+        if not mounts_under(daemon.workdir):
+            shutil.rmtree(daemon.workdir, ignore_errors=True)
+
+
+# --- The daemon running real containers (--driver process) ----------------------------------------
+
+
+def driver_status(raw):
+    """GET /info's DriverStatus as a dict."""
+    status, _, body = raw.request_json("GET", "/info")
+    assert status == 200, body
+    return dict(body.get("DriverStatus") or [])
+
+
+@pytest.fixture(scope="session")
+def proc_daemon(request):
+    """The sockerlessd started with `--driver process` in a work directory of its own, or None
+    when an external daemon is tested. Skips its tests when /info says the process driver is
+    not in use; fails (never hangs) when the daemon refuses to start. Stopped at the end of the
+    session, with the same clean-shutdown checks as the session daemon."""
+    global _proc_daemon
+    if external_host():
+        yield None
+        return
+
+    binary = request.getfixturevalue("sockerlessd_binary")
+    daemon = Daemon(
+        binary, tempfile.mkdtemp(prefix="sockerless-e2e-proc-"), driver="process"
+    ).start()
+    try:
+        daemon.wait_ready(timeout=15)
+        chain = driver_status(RawClient(daemon.host)).get("Driver Chain", "")
+    except BaseException:
+        daemon.kill()
+        raise
+    if not chain.startswith("process"):
+        stop_and_check(daemon, "sockerlessd --driver process")
+        pytest.skip(f"the process driver is not in use: /info DriverStatus has Driver Chain "
+                    f"{chain!r}")
+    _proc_daemon = daemon
+    yield daemon
+    _proc_daemon = None
+    stop_and_check(daemon, "sockerlessd --driver process")
+
+
+@pytest.fixture(scope="session")
+def proc_host(proc_daemon):
+    """The `unix://...` address of the daemon running real containers."""
+    return proc_daemon.host if proc_daemon is not None else external_host()
+
+
+@pytest.fixture(scope="session")
+def proc_raw(proc_host):
+    return RawClient(proc_host)
+
+
+@pytest.fixture(scope="session")
+def proc_cli(proc_host, tmp_path_factory):
+    """Runs the docker CLI against the daemon running real containers (see make_cli)."""
+    return make_cli(proc_host, tmp_path_factory.mktemp("docker-config-proc"))
+
+
+@pytest.fixture(scope="session")
+def proc_client(proc_host):
+    client = docker.DockerClient(base_url=proc_host, version="auto", timeout=30)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def proc_data_root(proc_raw):
+    """The data root of the daemon running real containers, as its /info reports it."""
+    root = driver_status(proc_raw).get("Data Root")
+    assert root, "no Data Root in /info DriverStatus"
+    return root

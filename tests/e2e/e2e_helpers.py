@@ -147,15 +147,17 @@ def assert_open_for(sock, seconds):
 class Daemon:
     """One sockerlessd process with its own work directory (socket, data root, log)."""
 
-    def __init__(self, binary, workdir, extra_hosts=()):
+    def __init__(self, binary, workdir, extra_hosts=(), driver="synthetic"):
         self.workdir = workdir
+        self.driver = driver
         self.socket_path = os.path.join(workdir, "sockerless.sock")
         self.log_path = os.path.join(workdir, "daemon.log")
         self.hosts = [f"unix://{self.socket_path}", *extra_hosts]
         self.argv = [binary]
         for host in self.hosts:
             self.argv += ["-H", host]
-        self.argv += ["--data-root", os.path.join(workdir, "data"), "--log-level", "debug"]
+        self.data_root = os.path.join(workdir, "data")
+        self.argv += ["--data-root", self.data_root, "--driver", driver, "--log-level", "debug"]
         self.proc = None
 
     @property
@@ -224,6 +226,116 @@ class Daemon:
             f"command: {' '.join(self.argv)}\n"
             f"log: {self.log_path}\n--- last lines ---\n{self.log_tail()}"
         )
+
+
+# --- Mounts, terminals, polling -----------------------------------------------------------------
+
+
+def _unescape_mountinfo(field):
+    """Undoes the octal escapes (`\\040` for a space, ...) of a /proc/*/mountinfo field."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def mountinfo(pid="self"):
+    """The mounts of /proc/PID/mountinfo as dicts: mount_point, fstype, source, options (the
+    per-mount and the per-superblock options joined with a comma)."""
+    mounts = []
+    with open(f"/proc/{pid}/mountinfo") as f:
+        for line in f:
+            head, _, tail = line.rstrip("\n").partition(" - ")
+            fields, rest = head.split(), tail.split()
+            mounts.append({
+                "mount_point": _unescape_mountinfo(fields[4]),
+                "fstype": rest[0],
+                "source": _unescape_mountinfo(rest[1]) if len(rest) > 1 else "",
+                "options": fields[5] + "," + (rest[2] if len(rest) > 2 else ""),
+            })
+    return mounts
+
+
+def mounts_under(path, pid="self"):
+    """The mount points at or below `path` (a directory, made absolute and real)."""
+    root = os.path.realpath(path).rstrip("/")
+    return [m["mount_point"] for m in mountinfo(pid)
+            if m["mount_point"] == root or m["mount_point"].startswith(root + "/")]
+
+
+def run_in_pty(argv, env=None, rows=24, cols=80, timeout=30.0, on_output=None):
+    """Runs `argv` with stdin, stdout and stderr on a new pseudo-terminal (its controlling
+    terminal, in a session of its own) of `rows` x `cols`.
+
+    `on_output(master_fd, text_so_far)` is called whenever output arrives (it may resize the
+    terminal with set_winsize). Returns (exit code, output with \\r\\n turned into \\n). Kills the
+    process and fails if it has not ended within `timeout` s."""
+    import fcntl
+    import pty
+    import termios
+
+    master, slave = pty.openpty()
+    set_winsize(master, rows, cols)
+
+    def make_controlling_tty():
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    try:
+        proc = subprocess.Popen(
+            argv, env=env, stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+            preexec_fn=make_controlling_tty,
+        )
+    finally:
+        os.close(slave)
+    out = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                proc.kill()
+                proc.wait()
+                pytest.fail(f"{argv} still running after {timeout} s; output so far: {out!r}",
+                            pytrace=False)
+            readable, _, _ = select.select([master], [], [], min(left, 0.2))
+            if not readable:
+                continue
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO: every slave end is closed
+                data = b""
+            if not data:
+                break
+            out += data
+            if on_output is not None:
+                on_output(master, out.decode("utf-8", "replace").replace("\r\n", "\n"))
+        code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return code, out.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def set_winsize(fd, rows, cols):
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def wait_until(predicate, timeout=10.0, interval=0.1, what="condition"):
+    """Polls `predicate()` until it returns a true value, which is returned; fails after
+    `timeout` s with the last value seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what} (last: {value!r})",
+                        pytrace=False)
+        time.sleep(interval)
 
 
 # --- Misc ---------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ Import the fixtures into a test module (`from images_fixture import loaded_image
 `loaded_images` builds tests/images once per session (build-images.sh into a temporary
 directory) and loads busybox and app into the daemon under test with `docker load`, so the same
 tests run against sockerlessd and against a dockerd that cannot pull from a registry.
+`proc_images` does the same for the daemon running real containers (conftest's `proc_host`), and
+`proc_names` gives container names removed from that daemon afterwards.
 """
 
 import hashlib
@@ -44,8 +46,9 @@ class LoadedImages:
     load_stdout: dict = field(default_factory=dict)
 
 
-# Built and loaded once per daemon host: the fixture is imported by several modules, and each
-# import is a fixture definition of its own.
+# Built once per session and loaded once per daemon host: the fixture is imported by several
+# modules, and each import is a fixture definition of its own.
+_built = []
 _loaded = {}
 
 
@@ -64,19 +67,32 @@ def build_images(outdir):
     return archives, ids
 
 
-@pytest.fixture(scope="session")
-def loaded_images(cli, docker_host, tmp_path_factory):
-    if docker_host not in _loaded:
-        archives, ids = build_images(tmp_path_factory.mktemp("test-images"))
+def load_images(cli, host, tmp_path_factory):
+    """Builds the test images (once per session) and loads them into `host` (once per host)."""
+    if host not in _loaded:
+        if not _built:
+            _built.append(build_images(tmp_path_factory.mktemp("test-images")))
+        archives, ids = _built[0]
         images = LoadedImages(archives, ids)
         for tag in (BUSYBOX, APP):
-            result = cli("load", "-i", archives[tag])
+            result = cli("load", "-i", archives[tag], timeout=120)
             if result.returncode != 0:
                 pytest.fail(f"docker load -i {archives[tag]} failed:\n{result.stderr}",
                             pytrace=False)
             images.load_stdout[tag] = result.stdout
-        _loaded[docker_host] = images
-    return _loaded[docker_host]
+        _loaded[host] = images
+    return _loaded[host]
+
+
+@pytest.fixture(scope="session")
+def loaded_images(cli, docker_host, tmp_path_factory):
+    return load_images(cli, docker_host, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def proc_images(proc_cli, proc_host, tmp_path_factory):
+    """The test images, loaded into the daemon running real containers."""
+    return load_images(proc_cli, proc_host, tmp_path_factory)
 
 
 def variant_archive(source, dest, tag):
@@ -142,6 +158,20 @@ def names(cli):
     yield make
     if given:
         cli("rm", "-f", *given)
+
+
+@pytest.fixture
+def proc_names(proc_cli):
+    """Like `names`, on the daemon running real containers."""
+    given = []
+
+    def make(prefix="sockerless-e2e"):
+        given.append(unique(prefix))
+        return given[-1]
+
+    yield make
+    if given:
+        proc_cli("rm", "-f", *given, timeout=60)
 
 
 class Api:

@@ -11,6 +11,7 @@ than that window; tests of the synthetic behaviour itself are marked sockerless_
 """
 
 import json
+import os
 import re
 import time
 from datetime import datetime, timezone
@@ -128,6 +129,129 @@ def test_create_with_bad_image_reference_is_400(api, names):
     status, body = api.post(f"/containers/create?name={names()}", {"Image": "UPPER"})
     assert status == 400
     assert body["message"] == "invalid reference format: repository name must be lowercase"
+
+
+def host_cpus():
+    """What dockerd's sysinfo.NumCPU counts: the CPUs this process may run on."""
+    return len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize(
+    "host_config, message",
+    [
+        ({"Memory": 1000000}, "Minimum memory limit allowed is 6MB"),
+        ({"Memory": -5}, "Minimum memory limit allowed is 6MB"),
+        (
+            {"MemorySwap": 100000000},
+            "You should always set the Memory limit when using Memoryswap limit, see usage",
+        ),
+        (
+            {"Memory": 100000000, "MemorySwap": 50000000},
+            "Minimum memoryswap limit should be larger than memory limit, see usage",
+        ),
+        (
+            {"NanoCpus": 1000000000, "CpuPeriod": 50000},
+            "Conflicting options: Nano CPUs and CPU Period cannot both be set",
+        ),
+        (
+            {"NanoCpus": 1000000000, "CpuQuota": 50000},
+            "Conflicting options: Nano CPUs and CPU Quota cannot both be set",
+        ),
+        ({"CpuQuota": 500}, "CPU cfs quota can not be less than 1ms (i.e. 1000)"),
+        (
+            {"CpuPeriod": 500},
+            "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)",
+        ),
+        ({"ShmSize": -1}, "SHM size can not be less than 0"),
+        ({"OomScoreAdj": 1001}, "Invalid value 1001, range for oom score adj is [-1000, 1000]"),
+        ({"CapAdd": ["FOO"]}, 'invalid CapAdd: unknown capability: "CAP_FOO"'),
+        ({"CapDrop": ["net_admin", "bar"]}, 'invalid CapDrop: unknown capability: "CAP_BAR"'),
+        ({"ExtraHosts": ["foo"]}, 'bad format for add-host: "foo"'),
+        ({"ExtraHosts": ["foo=1.2.3.4"]}, 'bad format for add-host: "foo=1.2.3.4"'),
+        ({"ExtraHosts": ["foo:bar"]}, 'invalid IP address in add-host: "bar"'),
+        ({"Tmpfs": {"x": ""}}, "invalid mount path: 'x' mount path must be absolute"),
+        ({"Tmpfs": {"/x": ""}, "Binds": ["/tmp:/x"]}, "Duplicate mount point: /x"),
+    ],
+)
+def test_create_with_invalid_host_config_is_400(api, names, host_config, message):
+    status, body = api.post(
+        f"/containers/create?name={names()}", {"Image": BUSYBOX, "HostConfig": host_config}
+    )
+    assert (status, body["message"]) == (400, message)
+
+
+@pytest.mark.parametrize("nano_cpus", [-1, "beyond"])
+def test_create_with_nano_cpus_out_of_range_is_400(api, names, nano_cpus):
+    n = host_cpus()
+    value = (n + 1) * 1000000000 if nano_cpus == "beyond" else nano_cpus
+    status, body = api.post(
+        f"/containers/create?name={names()}", {"Image": BUSYBOX, "HostConfig": {"NanoCpus": value}}
+    )
+    assert status == 400
+    assert body["message"] == (
+        f"Range of CPUs is from 0.01 to {n}.00, as there are only {n} CPUs available"
+    )
+
+
+@pytest.mark.parametrize(
+    "opt, message",
+    [
+        ("foo", 'invalid --security-opt 1: "foo"'),
+        ("no-new-privileges:maybe", 'invalid --security-opt 2: "no-new-privileges:maybe"'),
+        ("systempaths=unconfined", 'invalid --security-opt 2: "systempaths=unconfined"'),
+    ],
+)
+def test_create_with_invalid_security_opt(api, names, target_is_sockerless, opt, message):
+    """dockerd 20.10 answers 500; sockerless answers 400 with the same message."""
+    config = {"Image": BUSYBOX, "HostConfig": {"SecurityOpt": [opt]}}
+    status, body = api.post(f"/containers/create?name={names()}", config)
+    assert status == (400 if target_is_sockerless else 500)
+    assert body["message"] == message
+
+
+def test_create_accepts_the_process_settings(api, names):
+    host_config = {
+        "ReadonlyRootfs": True,
+        "CapAdd": ["net_admin", "CAP_SYS_PTRACE"],
+        "CapDrop": ["MKNOD"],
+        "GroupAdd": ["10"],
+        "Memory": 64 * 1024 * 1024,
+        "NanoCpus": 500000000,
+        "CpuShares": 512,
+        "PidsLimit": 100,
+        "ShmSize": 0,
+        "OomScoreAdj": 100,
+        "ExtraHosts": ["foo:1.2.3.4", "bar:::1", "gw:host-gateway"],
+        "Dns": ["1.1.1.1"],
+        "DnsSearch": ["example.com"],
+        "DnsOptions": ["ndots:2"],
+        "Init": True,
+        "SecurityOpt": ["no-new-privileges", "seccomp=unconfined", "label=disable"],
+        "Sysctls": {"kernel.shmmax": "100000"},
+        "Ulimits": [{"Name": "nofile", "Soft": 1024, "Hard": 2048}],
+        "Devices": [
+            {"PathOnHost": "/dev/null", "PathInContainer": "/dev/n", "CgroupPermissions": "rwm"}
+        ],
+        "Tmpfs": {"/run": "size=1m"},
+    }
+    status, body = api.post(
+        f"/containers/create?name={names()}", {"Image": BUSYBOX, "HostConfig": host_config}
+    )
+    assert status == 201, body
+    hc = api.inspect(body["Id"])["HostConfig"]
+    # what dockerd's adaptContainerSettings fills in
+    assert hc["ShmSize"] == 67108864
+    swap_dropped = any("swap limit" in w for w in body["Warnings"] or [])
+    assert hc["MemorySwap"] == (-1 if swap_dropped else 2 * 64 * 1024 * 1024)
+    assert hc["CapAdd"] == ["net_admin", "CAP_SYS_PTRACE"]
+    assert hc["Tmpfs"] == {"/run": "size=1m"}
+    assert hc["Init"] is True
+
+
+@pytest.mark.parametrize("pids", [0, -1])
+def test_create_shows_no_pids_limit_for_unlimited(api, names, pids):
+    cid = api.create(names(), Image=BUSYBOX, HostConfig={"PidsLimit": pids})
+    assert api.inspect(cid)["HostConfig"]["PidsLimit"] is None
 
 
 def test_create_merges_the_image_config(api, names, loaded_images):

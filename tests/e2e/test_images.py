@@ -1,4 +1,4 @@
-"""Images: load, list, inspect, tag, remove, errors.
+"""Images: load, list, inspect, tag, remove, save, import, errors.
 
 Uses the images of tests/images (loaded once per session by `loaded_images`) and, for removals,
 throw-away variants of busybox with their own IDs, so the shared images are never removed.
@@ -6,9 +6,14 @@ Statuses and messages are dockerd's (20.10, API 1.41); see the notes where newer
 a message differently.
 """
 
+import gzip
+import hashlib
+import io
 import json
+import posixpath
 import re
 import tarfile
+from pathlib import Path
 from urllib.parse import quote
 
 import docker
@@ -22,6 +27,7 @@ from images_fixture import (  # noqa: F401 (fixtures)
     loaded_images,
     names,
     unique,
+    variant_archive,
     variant_image,
 )
 
@@ -318,3 +324,210 @@ def test_list_before_and_since_filters(cli, loaded_images):
     out = cli("images", "--filter", "before=sockerless-e2e/no-such-image", "-q")
     assert out.returncode != 0
     assert "No such image: sockerless-e2e/no-such-image:latest" in out.stderr
+
+
+# --- save, and load and import with layers ------------------------------------------------------
+
+
+def archive_manifest(path):
+    with tarfile.open(path) as tar:
+        return json.load(tar.extractfile("manifest.json"))
+
+
+def archive_layer_digests(path, entry):
+    """The sha256 of each layer.tar an entry of manifest.json names (symlinks followed)."""
+    digests = []
+    with tarfile.open(path) as tar:
+        for name in entry["Layers"]:
+            member = tar.getmember(name)
+            while member.issym():
+                member = tar.getmember(posixpath.normpath(
+                    posixpath.join(posixpath.dirname(member.name), member.linkname)))
+            digests.append("sha256:" + hashlib.sha256(tar.extractfile(member).read()).hexdigest())
+    return digests
+
+
+def test_save_rmi_load_round_trip(cli, api, variant_image, tmp_path):
+    tag, image_id, _ = variant_image()
+    archive = tmp_path / "saved.tar"
+    result = cli("save", "-o", str(archive), tag)
+    assert result.returncode == 0, result.stderr
+    [entry] = archive_manifest(archive)
+    assert entry["Config"] == image_id.split(":")[1] + ".json"
+    assert entry["RepoTags"] == [tag]
+    config = archive_config(archive)
+    assert archive_layer_digests(archive, entry) == config["rootfs"]["diff_ids"]
+    with tarfile.open(archive) as tar:
+        repositories = json.load(tar.extractfile("repositories"))
+    repo, _, version = tag.rpartition(":")
+    assert repositories == {repo: {version: entry["Layers"][-1].split("/")[0]}}
+
+    assert cli("rmi", tag).returncode == 0
+    assert api.get(f"/images/{tag}/json")[0] == 404
+    result = cli("load", "-i", str(archive))
+    assert (result.returncode, result.stdout) == (0, f"Loaded image: {tag}\n"), result.stderr
+    status, body = api.get(f"/images/{tag}/json")
+    assert status == 200
+    assert (body["Id"], body["RepoTags"]) == (image_id, [tag])
+    assert body["RootFS"]["Layers"] == config["rootfs"]["diff_ids"]
+
+
+def test_save_of_two_images(cli, loaded_images, tmp_path):
+    archive = tmp_path / "two.tar"
+    result = cli("save", "-o", str(archive), BUSYBOX, APP)
+    assert result.returncode == 0, result.stderr
+    manifest = archive_manifest(archive)
+    by_tag = {tuple(e["RepoTags"]): e for e in manifest}
+    assert set(by_tag) == {(BUSYBOX,), (APP,)}
+    for tag, entry in by_tag.items():
+        assert entry["Config"] == loaded_images.ids[tag[0]].split(":")[1] + ".json"
+        with tarfile.open(archive) as tar:
+            config = json.load(tar.extractfile(entry["Config"]))
+        assert archive_layer_digests(archive, entry) == config["rootfs"]["diff_ids"]
+    # app is busybox plus one layer: its first layer is busybox's, whatever the directory.
+    assert len(by_tag[(APP,)]["Layers"]) == 2
+
+
+def test_save_by_id_has_no_repo_tags(raw, api_version, loaded_images, tmp_path):
+    image_id = loaded_images.ids[BUSYBOX]
+    status, headers, data = raw.request("GET", f"/v{api_version}/images/{short(image_id)}/get")
+    assert status == 200
+    assert headers["Content-Type"] == "application/x-tar"
+    archive = tmp_path / "byid.tar"
+    archive.write_bytes(data)
+    [entry] = archive_manifest(archive)
+    assert entry["RepoTags"] is None
+    assert entry["Config"] == image_id.split(":")[1] + ".json"
+
+
+def test_save_of_a_repository_saves_every_tag(raw, api_version, api, tags, tmp_path):
+    first = tags("repo")
+    repo = first.rpartition(":")[0]
+    second = repo + ":t2"
+    for t in (first, second):
+        r, _, v = t.rpartition(":")
+        assert api.post(f"/images/{BUSYBOX}/tag?repo={r}&tag={v}")[0] == 201
+    try:
+        status, _, data = raw.request("GET", f"/v{api_version}/images/get?names={quote(repo)}")
+        assert status == 200
+        archive = tmp_path / "repo.tar"
+        archive.write_bytes(data)
+        [entry] = archive_manifest(archive)
+        assert sorted(entry["RepoTags"]) == sorted([first, second])
+    finally:
+        api.delete(f"/images/{second}")
+
+
+def test_save_of_no_names_is_an_empty_archive(raw, api_version, tmp_path):
+    status, _, data = raw.request("GET", f"/v{api_version}/images/get")
+    assert status == 200
+    archive = tmp_path / "empty.tar"
+    archive.write_bytes(data)
+    with tarfile.open(archive) as tar:
+        assert tar.getnames() == ["manifest.json"]
+        assert tar.extractfile("manifest.json").read() == b"null\n"
+
+
+NO_SUCH = "sockerless-e2e/no-such-image"
+
+
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        # A repository without a tag names every tag of it, or else an image ID (prefix).
+        (f"/images/{NO_SUCH}/get", f"No such image: {NO_SUCH}"),
+        (f"/images/get?names={NO_SUCH}", f"No such image: {NO_SUCH}"),
+        (f"/images/get?names={NO_SUCH}:v1", "reference does not exist"),
+        (f"/images/get?names={quote(BUSYBOX)}&names={NO_SUCH}:v1", "reference does not exist"),
+    ],
+)
+def test_save_of_an_unknown_image_is_404(api, path, message):
+    assert api.get(path) == (404, {"message": message})
+
+
+def test_cli_save_of_an_unknown_image(cli, tmp_path):
+    result = cli("save", "-o", str(tmp_path / "x.tar"), "sockerless-e2e/no-such-image")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "Error response from daemon: No such image: sockerless-e2e/no-such-image"
+    )
+
+
+def test_docker_py_save(dclient, loaded_images, tmp_path):
+    archive = tmp_path / "py.tar"
+    with open(archive, "wb") as out:
+        for chunk in dclient.images.get(APP).save(named=True):
+            out.write(chunk)
+    [entry] = archive_manifest(archive)
+    assert entry["RepoTags"] == [APP]
+
+
+def test_load_with_a_wrong_diff_id_adds_nothing(cli, api, loaded_images, tmp_path):
+    """dockerd checks each layer against the config's rootfs.diff_ids, and reports in-band."""
+    tag = unique("sockerless-e2e/baddiff") + ":latest"
+    archive = tmp_path / "bad.tar"
+    image_id = variant_archive(loaded_images.archives[BUSYBOX], archive, tag)
+    # Rewrite the config with a wrong diff ID (the ID changes with it).
+    with tarfile.open(archive) as src:
+        manifest = json.load(src.extractfile("manifest.json"))
+        config = json.load(src.extractfile(manifest[0]["Config"]))
+        members = [(m, src.extractfile(m).read() if m.isfile() else None) for m in src]
+    wrong = "sha256:" + "1" * 64
+    config["rootfs"]["diff_ids"] = [wrong]
+    config_bytes = json.dumps(config).encode()
+    image_id = hashlib.sha256(config_bytes).hexdigest()
+    manifest[0]["Config"] = image_id + ".json"
+    with tarfile.open(archive, "w") as out:
+        for member, data in members:
+            if member.name.endswith(".json") and "/" not in member.name:
+                continue
+            out.addfile(member, io.BytesIO(data) if data is not None else None)
+        for name, data in ((image_id + ".json", config_bytes),
+                           ("manifest.json", json.dumps(manifest).encode())):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            out.addfile(info, io.BytesIO(data))
+    result = cli("load", "-i", str(archive))
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f'invalid diffID for layer 0: expected "{wrong}", got '
+        f'"{archive_config(loaded_images.archives[BUSYBOX])["rootfs"]["diff_ids"][0]}"'
+    )
+    assert api.get(f"/images/{tag}/json")[0] == 404
+    assert api.get(f"/images/sha256:{image_id}/json")[0] == 404
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_import_stores_a_real_layer(cli, api, loaded_images, tmp_path, compress):
+    """The tar becomes the image's one layer: the diff ID is the uncompressed tar's digest and
+    the size is what the files of the layer add up to (busybox's first layer here)."""
+    rootfs = Path(loaded_images.archives[BUSYBOX]).parent / "busybox-rootfs.tar"
+    source = rootfs
+    if compress:
+        source = tmp_path / "rootfs.tar.gz"
+        source.write_bytes(gzip.compress(rootfs.read_bytes()))
+    tag = unique("sockerless-e2e/imported") + ":v1"
+    result = cli("import", str(source), tag)
+    assert result.returncode == 0, result.stderr
+    try:
+        status, body = api.get(f"/images/{tag}/json")
+        assert status == 200
+        busybox = api.get(f"/images/{BUSYBOX}/json")[1]
+        diff_id = "sha256:" + hashlib.sha256(rootfs.read_bytes()).hexdigest()
+        assert body["RootFS"]["Layers"] == [diff_id] == busybox["RootFS"]["Layers"]
+        assert body["Size"] == busybox["Size"]
+    finally:
+        cli("rmi", tag)
+
+
+@pytest.mark.sockerless_only
+def test_save_of_a_synthetic_image_is_refused(api, cli):
+    """A synthetic pull makes an image without layers, which dockerd never has."""
+    tag = unique("sockerless-e2e/synthetic") + ":v1"
+    assert cli("pull", tag).returncode == 0
+    try:
+        status, body = api.get(f"/images/{tag}/get")
+        assert status == 501
+        assert "synthetic pull" in body["message"]
+    finally:
+        cli("rmi", tag)

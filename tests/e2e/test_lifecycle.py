@@ -88,3 +88,46 @@ def test_tcp_and_unix_listeners_together(make_daemon):
     for host in daemon.hosts:
         assert RawClient(host).ping(), f"no answer on {host}"
     assert daemon.stop() == 0, daemon.describe()
+
+
+def driver_status(daemon):
+    status, _, info = RawClient(daemon.host).request_json("GET", "/info")
+    assert status == 200, info
+    return dict(info["DriverStatus"])
+
+
+def test_no_working_runtime_falls_back_to_synthetic(make_daemon):
+    """With no runtime that works, the default (auto) daemon runs every container with the
+    synthetic driver, and says so in /info and in its log."""
+    daemon = make_daemon(driver="auto")
+    daemon.argv += ["--runtime", "/nonexistent/runc"]
+    daemon.start().wait_ready()
+    status = driver_status(daemon)
+    assert status["Driver Chain"] == "synthetic", status
+    assert "not found" in status["Process Driver"], status
+    assert "OCI Runtime" not in status, status
+    with open(daemon.log_path) as log:
+        text = log.read()
+    assert "containers run with the synthetic driver" in text, text
+    assert daemon.stop() == 0, daemon.describe()
+
+
+def test_process_driver_without_runtime_is_a_startup_error(make_daemon, sockerlessd_binary):
+    workdir = make_daemon().workdir
+    out = run_sockerlessd(
+        sockerlessd_binary, "-H", f"unix://{workdir}/s.sock", "--data-root", f"{workdir}/data",
+        "--driver", "process", "--runtime", "/nonexistent/runc",
+    )
+    assert out.returncode == 1, out.stderr
+    assert "the process driver cannot run here" in out.stderr, out.stderr
+    assert "/nonexistent/runc" in out.stderr, out.stderr
+
+
+def test_runtime_in_use_is_named_in_info(make_daemon):
+    daemon = make_daemon(driver="auto").start().wait_ready()
+    status = driver_status(daemon)
+    if not status["Driver Chain"].startswith("process"):
+        pytest.skip(f"no OCI runtime works here: {status.get('Process Driver')}")
+    assert status["Driver Chain"] == "process -> synthetic", status
+    assert os.path.basename(status["OCI Runtime"]) in ("runc", "crun"), status
+    assert daemon.stop() == 0, daemon.describe()

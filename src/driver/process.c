@@ -1,0 +1,1405 @@
+/*
+ * The process driver: real containers from the image's layers through an OCI runtime (runc,
+ * crun). The daemon is the monitor: it holds each container's stdio (pipes, or the pty master
+ * the runtime hands over its console socket), is the child subreaper of every container
+ * process (so it reaps them through pidfds), keeps the output in the container's log buffer and
+ * in a json-file log on disk, and reports exits to the engine. docs/drivers.md explains it.
+ *
+ * Per container: <data-root>/containers/<id>/ holds the rootfs (upper/, work/, merged/), the
+ * bundle's config.json, the hosts/hostname/resolv.conf files, the runtime's log and the
+ * json-file log. The runtime's own state lives under <data-root>/runtime/<runtime name>.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "base/strv.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "driver/driver.h"
+#include "driver/ocispec.h"
+#include "driver/procinfo.h"
+#include "driver/rootfs.h"
+#include "driver/runtime.h"
+#include "engine/container.h"
+#include "engine/engine.h"
+#include "image/layerstore.h"
+
+enum {
+    READ_CHUNK = 32 * 1024,
+    LINE_MAX_BYTES = 16 * 1024, /* a longer line is logged in pieces, as dockerd does */
+    DRAIN_AFTER_EXIT_MS = 2000, /* output still arriving after the process ended */
+    KILL_WAIT_MS = 10000,
+    START_TIMEOUT_MS = 60000,
+};
+
+/* The driver's state, set once by process_driver_init. */
+static struct {
+    bool ready;
+    char *status; /* why it is not ready, for /info */
+    struct runtime rt;
+    enum rootfs_mode mode;
+    char *busybox_dir;  /* the base root of images without layers */
+    char *sock_dir;     /* console sockets (a short path: sun_path holds 108 bytes) */
+    char *init_path;    /* docker-init (a static tini) for --init, or NULL */
+    pthread_mutex_t mu; /* c->driver_data creation, exec ttys */
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* What the driver keeps for one container (c->driver_data). */
+struct pctr {
+    int refs; /* under P.mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char *cdir;
+    bool mounted;
+    int stdin_fd; /* write end of the container's stdin, or the pty master (dup); -1 */
+    int tty_fd;   /* pty master, -1 */
+    pid_t pid;
+    int pidfd;
+    bool running;   /* a process exists (from create to its exit) */
+    bool reporting; /* the monitor is reporting the exit to the engine */
+    pthread_t monitor;
+    uint64_t exits; /* bumped once the engine knows of an exit */
+};
+
+static struct pctr *
+pctr_get(struct container *c)
+{
+    pthread_mutex_lock(&P.mu);
+    struct pctr *pc = c->driver_data;
+    if (pc == NULL) {
+        pc = xcalloc(1, sizeof(*pc));
+        pc->refs = 1; /* the container's */
+        pthread_mutex_init(&pc->mu, NULL);
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&pc->cv, &ca);
+        pthread_condattr_destroy(&ca);
+        pc->stdin_fd = pc->tty_fd = pc->pidfd = -1;
+        c->driver_data = pc;
+    }
+    pc->refs++;
+    pthread_mutex_unlock(&P.mu);
+    return pc;
+}
+
+static void
+pctr_unref(struct pctr *pc)
+{
+    pthread_mutex_lock(&P.mu);
+    bool last = --pc->refs == 0;
+    pthread_mutex_unlock(&P.mu);
+    if (!last)
+        return;
+    pthread_mutex_destroy(&pc->mu);
+    pthread_cond_destroy(&pc->cv);
+    free(pc->cdir);
+    free(pc);
+}
+
+static char *
+container_dir(struct engine *eng, const struct container *c)
+{
+    return xasprintf("%s/containers/%s", eng->data_root, c->id);
+}
+
+static void
+close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+/* Waits on pc->cv until pred(pc) or timeout_ms (-1: forever). pc->mu held. */
+static bool
+wait_until(struct pctr *pc, bool (*pred)(const struct pctr *, uint64_t), uint64_t arg,
+           int timeout_ms)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    if (timeout_ms >= 0) {
+        deadline.tv_sec += timeout_ms / 1000;
+        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+    }
+    while (!pred(pc, arg)) {
+        if (timeout_ms < 0)
+            pthread_cond_wait(&pc->cv, &pc->mu);
+        else if (pthread_cond_timedwait(&pc->cv, &pc->mu, &deadline) == ETIMEDOUT)
+            return pred(pc, arg);
+    }
+    return true;
+}
+
+static bool
+exited_since(const struct pctr *pc, uint64_t exits)
+{
+    return pc->exits != exits;
+}
+
+/* ---- the image's layers ---- */
+
+/* The lower dirs of c's root: its image's layers, base first; the host busybox root for an
+ * image without layers. */
+static int
+image_lowers(struct engine *eng, const struct container *c, char ***out, struct err **err)
+{
+    char **lowers = NULL;
+    pthread_mutex_lock(&eng->lock);
+    struct image *img = map_get(&eng->store.images, c->image_id);
+    bool base = img == NULL || img->synthetic || img->diff_ids == NULL || img->diff_ids[0] == NULL;
+    int rc = 0;
+    if (img != NULL && !base) {
+        for (size_t i = 0; img->diff_ids[i] != NULL && rc == 0; i++) {
+            if (!layerstore_has(eng->layers, img->diff_ids[i]))
+                rc = err_make(err, ERR_NOT_FOUND, 0, "layer %s of image %s is missing",
+                              img->diff_ids[i], img->id);
+            else {
+                char *dir = layerstore_diff_dir(eng->layers, img->diff_ids[i]);
+                lowers = strv_append(lowers, dir);
+                free(dir);
+            }
+        }
+    }
+    if (img == NULL)
+        rc = err_make(err, ERR_NOT_FOUND, 0, "No such image: %s", c->image_id);
+    pthread_mutex_unlock(&eng->lock);
+    if (rc < 0) {
+        strv_free(lowers);
+        return -1;
+    }
+    if (base)
+        lowers = strv_append(lowers, P.busybox_dir);
+    *out = lowers;
+    return 0;
+}
+
+static int
+ensure_rootfs(struct engine *eng, struct container *c, struct pctr *pc, struct err **err)
+{
+    pthread_mutex_lock(&pc->mu);
+    bool mounted = pc->mounted;
+    if (pc->cdir == NULL)
+        pc->cdir = container_dir(eng, c);
+    pthread_mutex_unlock(&pc->mu);
+    if (mounted)
+        return 0;
+    char **lowers = NULL;
+    if (image_lowers(eng, c, &lowers, err) < 0)
+        return -1;
+    int rc = fsutil_mkdir_p(pc->cdir, 0710, err);
+    if (rc == 0)
+        rc = rootfs_mount(P.mode, lowers, strv_len(lowers), pc->cdir, err);
+    strv_free(lowers);
+    if (rc < 0)
+        return -1;
+    pthread_mutex_lock(&pc->mu);
+    pc->mounted = true;
+    pthread_mutex_unlock(&pc->mu);
+    return 0;
+}
+
+/* ---- console sockets (the runtime sends the pty master over it) ---- */
+
+static int
+console_listen(char **path_out, struct err **err)
+{
+    static unsigned long seq;
+    pthread_mutex_lock(&P.mu);
+    unsigned long n = ++seq;
+    pthread_mutex_unlock(&P.mu);
+    char *path = xasprintf("%s/c%lu.sock", P.sock_dir, n);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        free(path);
+        return err_make(err, ERR_INTERNAL, 0, "console socket path too long");
+    }
+    strcpy(sa.sun_path, path);
+    unlink(path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        free(path);
+        return err_make(err, ERR_INTERNAL, e, "console socket");
+    }
+    *path_out = path;
+    return fd;
+}
+
+/* Accepts the runtime's connection and receives the pty master, while the runtime command
+ * `pid` runs; gives up if it ends first. Returns the master fd or -1. */
+static int
+console_receive(int lfd, pid_t pid, struct err **err)
+{
+    for (int waited = 0; waited < START_TIMEOUT_MS; waited += 100) {
+        struct pollfd p = {.fd = lfd, .events = POLLIN};
+        int r = poll(&p, 1, 100);
+        if (r > 0)
+            break;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            /* Ended without connecting: put the status back for runtime_wait to report. */
+            return err_make(err, ERR_INTERNAL, 0, "the runtime ended before sending the console");
+        }
+    }
+    int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (cfd < 0)
+        return err_make(err, ERR_INTERNAL, errno, "console socket accept");
+    char name[256];
+    struct iovec iov = {.iov_base = name, .iov_len = sizeof(name)};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    ssize_t n = recvmsg(cfd, &msg, MSG_CMSG_CLOEXEC);
+    close(cfd);
+    struct cmsghdr *cm = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+    if (cm == NULL || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+        return err_make(err, ERR_INTERNAL, 0, "the runtime sent no console");
+    int fd;
+    memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+    return fd;
+}
+
+static int
+set_winsize(int fd, int height, int width, struct err **err)
+{
+    struct winsize ws = {.ws_row = (unsigned short)height, .ws_col = (unsigned short)width};
+    if (ioctl(fd, TIOCSWINSZ, &ws) < 0)
+        return err_make(err, ERR_INTERNAL, errno, "resize");
+    return 0;
+}
+
+/* ---- output: line splitting into the log buffer and the json-file log ---- */
+
+struct out_stream {
+    int fd;
+    int stream; /* 1 stdout, 2 stderr */
+    char *pending;
+    size_t len;
+};
+
+struct log_sink {
+    struct container *c;
+    FILE *json; /* json-file log, or NULL */
+};
+
+static void
+log_line(struct log_sink *s, int stream, const char *data, size_t len)
+{
+    logbuf_append(s->c->logs, stream, data, len);
+    if (s->json == NULL)
+        return;
+    char ts[64];
+    time_format_rfc3339nano(time_now_ns(), ts, sizeof(ts));
+    json_t *o = json_pack("{s:s%, s:s, s:s}", "log", data, len, "stream",
+                          stream == 2 ? "stderr" : "stdout", "time", ts);
+    if (o != NULL) {
+        json_dumpf(o, s->json, JSON_COMPACT);
+        fputc('\n', s->json);
+        fflush(s->json);
+        json_decref(o);
+    }
+}
+
+/* Appends data to os's pending bytes and logs every complete line (and long pieces). */
+static void
+out_feed(struct log_sink *s, struct out_stream *os, const char *data, size_t n)
+{
+    os->pending = xrealloc(os->pending, os->len + n);
+    memcpy(os->pending + os->len, data, n);
+    os->len += n;
+    size_t start = 0;
+    for (size_t i = 0; i < os->len; i++) {
+        if (os->pending[i] == '\n' || i + 1 - start >= LINE_MAX_BYTES) {
+            log_line(s, os->stream, os->pending + start, i + 1 - start);
+            start = i + 1;
+        }
+    }
+    memmove(os->pending, os->pending + start, os->len - start);
+    os->len -= start;
+}
+
+static void
+out_flush(struct log_sink *s, struct out_stream *os)
+{
+    if (os->len > 0)
+        log_line(s, os->stream, os->pending, os->len);
+    os->len = 0;
+}
+
+/* Reaps the process behind pidfd: its exit code as Docker reports it (128+n for signal n). */
+static int
+reap(int pidfd, pid_t pid)
+{
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    int r;
+    if (pidfd >= 0)
+        r = waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED);
+    else
+        r = waitid(P_PID, (id_t)pid, &info, WEXITED);
+    if (r < 0)
+        return 255;
+    if (info.si_code == CLD_EXITED)
+        return info.si_status;
+    return 128 + info.si_status;
+}
+
+/* ---- output until exit ---- */
+
+/* Receives what fds[i] gives: data (len > 0), or the end of fds[i] (len == 0). */
+typedef void (*pump_sink)(void *ctx, size_t i, const char *data, size_t len);
+
+/* Reads fds[0..n) (at most 2) into sink until the process behind pidfd has exited and every fd
+ * is at its end, or DRAIN_AFTER_EXIT_MS after the exit (a descendant may still hold one). */
+static void
+pump_until_exit(const int *fds, size_t n, int pidfd, pump_sink sink, void *ctx)
+{
+    bool open[2] = {n > 0 && fds[0] >= 0, n > 1 && fds[1] >= 0};
+    bool exited = false;
+    int64_t deadline = 0;
+    for (;;) {
+        struct pollfd p[3];
+        nfds_t np = 0;
+        int idx[2] = {-1, -1};
+        for (size_t i = 0; i < 2; i++) {
+            if (open[i]) {
+                idx[i] = (int)np;
+                p[np++] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+            }
+        }
+        if (np == 0 && exited)
+            break;
+        int pid_idx = -1;
+        if (!exited) {
+            pid_idx = (int)np;
+            p[np++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
+        }
+        int timeout = -1;
+        if (exited) {
+            int64_t left = (deadline - time_mono_ns()) / 1000000;
+            if (left <= 0)
+                break;
+            timeout = (int)left;
+        }
+        int r = poll(p, np, timeout);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0 && exited)
+            break;
+        for (size_t i = 0; i < 2; i++) {
+            if (idx[i] < 0 || p[idx[i]].revents == 0)
+                continue;
+            char buf[READ_CHUNK];
+            ssize_t got = read(fds[i], buf, sizeof(buf));
+            if (got < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (got <= 0) { /* EOF, or EIO from a pty whose other side closed */
+                open[i] = false;
+                sink(ctx, i, NULL, 0);
+                continue;
+            }
+            sink(ctx, i, buf, (size_t)got);
+        }
+        if (pid_idx >= 0 && p[pid_idx].revents != 0) {
+            exited = true;
+            deadline = time_mono_ns() + (int64_t)DRAIN_AFTER_EXIT_MS * 1000000;
+        }
+    }
+    for (size_t i = 0; i < 2; i++)
+        if (open[i])
+            sink(ctx, i, NULL, 0);
+}
+
+/* ---- the monitor: one thread per running container ---- */
+
+struct monitor {
+    struct engine *eng;
+    struct container *c; /* a reference */
+    struct pctr *pc;     /* a reference */
+    uint64_t run;
+    struct out_stream out[2];
+    size_t n_out;
+    int pidfd;
+    pid_t pid;
+    FILE *json;
+};
+
+static void
+runtime_delete(struct pctr *pc, const char *id)
+{
+    cleanup_free char *log = xasprintf("%s/runtime.log", pc->cdir);
+    const char *args[] = {"delete", "--force", id, NULL};
+    struct err *err = NULL;
+    if (runtime_run(&P.rt, log, args, &err) < 0) {
+        LOG_DEBUG("%s delete %.12s: %s", P.rt.name, id, err->msg);
+        err_clear(&err);
+    }
+}
+
+struct monitor_sink {
+    struct log_sink log;
+    struct out_stream *out;
+};
+
+static void
+monitor_feed(void *ctx, size_t i, const char *data, size_t len)
+{
+    struct monitor_sink *ms = ctx;
+    if (len == 0)
+        out_flush(&ms->log, &ms->out[i]);
+    else
+        out_feed(&ms->log, &ms->out[i], data, len);
+}
+
+static void *
+monitor_main(void *arg)
+{
+    struct monitor *m = arg;
+    struct monitor_sink ms = {.log = {.c = m->c, .json = m->json}, .out = m->out};
+    int fds[2] = {m->out[0].fd, m->n_out > 1 ? m->out[1].fd : -1};
+    pump_until_exit(fds, m->n_out, m->pidfd, monitor_feed, &ms);
+    for (size_t i = 0; i < m->n_out; i++) {
+        close(m->out[i].fd);
+        free(m->out[i].pending);
+    }
+    int code = reap(m->pidfd, m->pid);
+    close(m->pidfd);
+    if (m->json != NULL)
+        fclose(m->json);
+    runtime_delete(m->pc, m->c->id);
+
+    pthread_mutex_lock(&m->pc->mu);
+    m->pc->running = false;
+    m->pc->reporting = true;
+    m->pc->monitor = pthread_self();
+    m->pc->pid = 0;
+    m->pc->pidfd = -1;
+    close_fd(&m->pc->stdin_fd);
+    close_fd(&m->pc->tty_fd);
+    pthread_mutex_unlock(&m->pc->mu);
+
+    /* Who waits for the exit (stop, kill, remove) returns once the engine knows of it, so
+     * the die event comes before what they do next. An auto-remove runs in this thread. */
+    engine_container_exited(m->eng, m->c, m->run, code);
+    pthread_mutex_lock(&m->pc->mu);
+    m->pc->reporting = false;
+    m->pc->exits++;
+    pthread_cond_broadcast(&m->pc->cv);
+    pthread_mutex_unlock(&m->pc->mu);
+    pctr_unref(m->pc);
+    container_unref(m->c);
+    free(m);
+    return NULL;
+}
+
+/* ---- lifecycle ---- */
+
+static bool
+proc_owns(const struct driver *d, struct engine *eng, const struct container *c)
+{
+    (void)d;
+    (void)eng;
+    (void)c;
+    return P.ready;
+}
+
+static bool
+proc_ready(void)
+{
+    return P.ready;
+}
+
+/* Writes the files the container's /etc gets and the bundle's config.json. */
+static int
+write_bundle(struct container *c, struct pctr *pc, bool new_netns, struct err **err)
+{
+    cleanup_free char *merged = xasprintf("%s/merged", pc->cdir);
+    cleanup_free char *hosts = xasprintf("%s/hosts", pc->cdir);
+    cleanup_free char *hostname = xasprintf("%s/hostname", pc->cdir);
+    cleanup_free char *resolv = xasprintf("%s/resolv.conf", pc->cdir);
+    cleanup_free char *config = xasprintf("%s/config.json", pc->cdir);
+    cleanup_free char *cgroup = xasprintf("/sockerless/%s", c->id);
+    struct oci_user user = {0};
+    if (oci_user_resolve(merged, c->spec.user, c->spec.group_add, &user, err) < 0)
+        return -1;
+    /* The container shares the host's network namespace (or has loopback only): its hostname
+     * is reachable at 127.0.0.1, as a bridge container's is at its address. */
+    cleanup_free char *hosts_text = oci_hosts_file(c, new_netns ? NULL : "127.0.0.1");
+    cleanup_free char *resolv_text = oci_resolv_conf(c);
+    cleanup_free char *hostname_text = xasprintf("%s\n", c->spec.hostname);
+    int rc = -1;
+    if (fsutil_write_atomic(hosts, hosts_text, strlen(hosts_text), 0644, err) == 0 &&
+        fsutil_write_atomic(hostname, hostname_text, strlen(hostname_text), 0644, err) == 0 &&
+        fsutil_write_atomic(resolv, resolv_text, strlen(resolv_text), 0644, err) == 0) {
+        struct oci_paths paths = {.rootfs = merged,
+                                  .hosts = hosts,
+                                  .hostname = hostname,
+                                  .resolv_conf = resolv,
+                                  .cgroups_path = cgroup,
+                                  .init_path = P.init_path,
+                                  .new_netns = new_netns};
+        json_t *spec = oci_spec_container(c, &user, &paths, err);
+        if (spec != NULL && c->spec.tty && c->spec.console_height > 0 && c->spec.console_width > 0)
+            json_object_set_new(json_object_get(spec, "process"), "consoleSize",
+                                json_pack("{s:i, s:i}", "height", c->spec.console_height, "width",
+                                          c->spec.console_width));
+        if (spec != NULL) {
+            char *text = json_dumps(spec, JSON_COMPACT);
+            json_decref(spec);
+            rc = fsutil_write_atomic(config, text, strlen(text), 0600, err);
+            free(text);
+        }
+    }
+    oci_user_fini(&user);
+    return rc;
+}
+
+static pid_t
+read_pid_file(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    long pid = -1;
+    if (fscanf(f, "%ld", &pid) != 1)
+        pid = -1;
+    fclose(f);
+    return (pid_t)pid;
+}
+
+static int
+open_pidfd(pid_t pid)
+{
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Docker's form of a runtime's failure to create: "OCI runtime create failed: ...", with the
+ * kind the CLI turns into 126/127. */
+static int
+create_failed(struct err **err, const char *what)
+{
+    const char *msg = *err ? (*err)->msg : "unknown error";
+    enum err_kind kind = ERR_INTERNAL;
+    if (strstr(msg, "executable file not found") || strstr(msg, "no such file or directory") ||
+        strstr(msg, "permission denied"))
+        kind = ERR_INVALID;
+    struct err *e = NULL;
+    err_make(&e, kind, 0, "OCI runtime %s failed: %s: unknown", what, msg);
+    err_clear(err);
+    *err = e;
+    return -1;
+}
+
+static bool
+network_none(const struct container *c)
+{
+    return c->spec.network_mode != NULL && strcmp(c->spec.network_mode, "none") == 0;
+}
+
+static int
+proc_start(struct engine *eng, struct container *c, struct err **err)
+{
+    struct pctr *pc = pctr_get(c);
+    uint64_t run = engine_container_run(eng, c);
+    int rc = -1;
+    int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
+    int lfd = -1, tty = -1;
+    cleanup_free char *sock = NULL;
+    cleanup_free char *pidfile = NULL;
+    cleanup_free char *log = NULL;
+    cleanup_free char *json_path = NULL;
+    pid_t rpid = -1, pid = -1;
+    int pidfd = -1;
+    bool tty_mode = c->spec.tty;
+    char **args = NULL;
+    struct monitor *m = NULL;
+    pthread_t t;
+    pthread_attr_t attr;
+
+    if (ensure_rootfs(eng, c, pc, err) < 0 || write_bundle(c, pc, network_none(c), err) < 0)
+        goto out;
+    pidfile = xasprintf("%s/init.pid", pc->cdir);
+    log = xasprintf("%s/runtime.log", pc->cdir);
+    unlink(pidfile);
+    runtime_delete(pc, c->id); /* state a crashed earlier run may have left */
+
+    if (tty_mode) {
+        if ((lfd = console_listen(&sock, err)) < 0)
+            goto out;
+    } else {
+        if ((c->spec.open_stdin && pipe2(pin, O_CLOEXEC) < 0) || pipe2(pout, O_CLOEXEC) < 0 ||
+            pipe2(perr, O_CLOEXEC) < 0) {
+            err_make(err, ERR_INTERNAL, errno, "pipe");
+            goto out;
+        }
+    }
+    args = strv_append(args, "create");
+    args = strv_append(args, "--bundle");
+    args = strv_append(args, pc->cdir);
+    args = strv_append(args, "--pid-file");
+    args = strv_append(args, pidfile);
+    if (tty_mode) {
+        args = strv_append(args, "--console-socket");
+        args = strv_append(args, sock);
+    }
+    args = strv_append(args, c->id);
+    rc = runtime_spawn(&P.rt, log, (const char *const *)args, pin[0], pout[1], perr[1], &rpid, err);
+    strv_free(args);
+    close_fd(&pin[0]);
+    close_fd(&pout[1]);
+    close_fd(&perr[1]);
+    if (rc < 0)
+        goto out;
+    rc = -1;
+    if (tty_mode) {
+        tty = console_receive(lfd, rpid, err);
+        if (tty < 0) {
+            struct err *werr = NULL;
+            if (runtime_wait(&P.rt, rpid, log, "create", &werr) < 0) {
+                err_clear(err);
+                *err = werr;
+            }
+            create_failed(err, "create");
+            goto out;
+        }
+    }
+    if (runtime_wait(&P.rt, rpid, log, "create", err) < 0) {
+        create_failed(err, "create");
+        goto out;
+    }
+    pid = read_pid_file(pidfile);
+    pidfd = pid > 0 ? open_pidfd(pid) : -1;
+    if (pidfd < 0) {
+        err_make(err, ERR_INTERNAL, errno, "container process %d: pidfd", (int)pid);
+        runtime_delete(pc, c->id);
+        goto out;
+    }
+
+    m = xcalloc(1, sizeof(*m));
+    m->eng = eng;
+    m->c = c;
+    container_ref(c);
+    m->pc = pc;
+    pthread_mutex_lock(&P.mu);
+    pc->refs++;
+    pthread_mutex_unlock(&P.mu);
+    m->run = run;
+    m->pid = pid;
+    m->pidfd = pidfd;
+    if (tty_mode) {
+        m->out[0] = (struct out_stream){.fd = dup(tty), .stream = 1};
+        m->n_out = 1;
+    } else {
+        m->out[0] = (struct out_stream){.fd = pout[0], .stream = 1};
+        m->out[1] = (struct out_stream){.fd = perr[0], .stream = 2};
+        m->n_out = 2;
+        pout[0] = perr[0] = -1;
+    }
+    json_path = xasprintf("%s/%s-json.log", pc->cdir, c->id);
+    m->json = fopen(json_path, "ae");
+
+    pthread_mutex_lock(&pc->mu);
+    pc->pid = pid;
+    pc->pidfd = pidfd;
+    pc->running = true;
+    if (tty_mode) {
+        pc->tty_fd = tty;
+        pc->stdin_fd = c->spec.open_stdin ? dup(tty) : -1;
+        tty = -1;
+    } else {
+        pc->stdin_fd = pin[1];
+        pin[1] = -1;
+    }
+    pthread_cond_broadcast(&pc->cv);
+    pthread_mutex_unlock(&pc->mu);
+
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, monitor_main, m) != 0) {
+        pthread_attr_destroy(&attr);
+        kill(pid, SIGKILL);
+        monitor_main(m); /* reaps and reports here */
+        err_make(err, ERR_INTERNAL, 0, "cannot start the container's monitor");
+        goto out;
+    }
+    pthread_attr_destroy(&attr);
+
+    pthread_mutex_lock(&eng->lock);
+    c->state.pid = pid;
+    pthread_mutex_unlock(&eng->lock);
+
+    if (runtime_run(&P.rt, log, (const char *const[]){"start", c->id, NULL}, err) < 0) {
+        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+        create_failed(err, "start");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (lfd >= 0)
+        close(lfd);
+    if (sock != NULL)
+        unlink(sock);
+    close_fd(&tty);
+    close_fd(&pin[0]);
+    close_fd(&pin[1]);
+    close_fd(&pout[0]);
+    close_fd(&pout[1]);
+    close_fd(&perr[0]);
+    close_fd(&perr[1]);
+    pctr_unref(pc);
+    return rc;
+}
+
+static int pause_resume(struct container *c, const char *verb, struct err **err);
+
+/* Sends sig to c's process and, with wait, waits up to wait_ms (-1: forever) until the engine
+ * knows it exited. A frozen (paused) process cannot die: SIGKILL thaws it. Returns true when
+ * the process is gone. */
+static bool
+signal_and_wait(struct engine *eng, struct container *c, struct pctr *pc, int sig, int wait_ms,
+                bool wait)
+{
+    pthread_mutex_lock(&pc->mu);
+    uint64_t exits = pc->exits;
+    bool running = pc->running;
+    /* An exit being reported: wait for the engine to know, unless this is the thread that
+     * reports it (an auto-remove). */
+    bool reporting = pc->reporting && !pthread_equal(pc->monitor, pthread_self());
+    if (running && syscall(SYS_pidfd_send_signal, pc->pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
+        LOG_WARN("signal %d to pid %d: %s", sig, (int)pc->pid, strerror(errno));
+    pthread_mutex_unlock(&pc->mu);
+    if (!running && !reporting)
+        return true;
+    if (running && sig == SIGKILL) {
+        pthread_mutex_lock(&eng->lock);
+        bool paused = c->state.status == CONTAINER_PAUSED;
+        pthread_mutex_unlock(&eng->lock);
+        struct err *err = NULL;
+        if (paused && pause_resume(c, "resume", &err) < 0) {
+            LOG_WARN("thawing %.12s for SIGKILL: %s", c->id, err->msg);
+            err_clear(&err);
+        }
+    }
+    if (!wait)
+        return true;
+    pthread_mutex_lock(&pc->mu);
+    bool gone = wait_until(pc, exited_since, exits, wait_ms);
+    pthread_mutex_unlock(&pc->mu);
+    return gone;
+}
+
+static int
+proc_stop(struct engine *eng, struct container *c, int signal, int timeout_s, struct err **err)
+{
+    struct pctr *pc = pctr_get(c);
+    int rc = 0;
+    /* A paused process cannot act on the signal: it gets SIGKILL after the timeout, as with
+     * dockerd. */
+    if (!signal_and_wait(eng, c, pc, signal, timeout_s < 0 ? -1 : timeout_s * 1000, true) &&
+        !signal_and_wait(eng, c, pc, SIGKILL, KILL_WAIT_MS, true))
+        rc = err_make(err, ERR_INTERNAL, 0, "container %s did not exit after SIGKILL", c->id);
+    pctr_unref(pc);
+    return rc;
+}
+
+static int
+proc_kill(struct engine *eng, struct container *c, int signal, struct err **err)
+{
+    struct pctr *pc = pctr_get(c);
+    int rc = 0;
+    if (!signal_and_wait(eng, c, pc, signal, KILL_WAIT_MS, signal == SIGKILL))
+        rc = err_make(err, ERR_INTERNAL, 0, "container %s did not exit after SIGKILL", c->id);
+    pctr_unref(pc);
+    return rc;
+}
+
+static int
+pause_resume(struct container *c, const char *verb, struct err **err)
+{
+    struct pctr *pc = pctr_get(c);
+    cleanup_free char *log = xasprintf("%s/runtime.log", pc->cdir);
+    const char *args[] = {verb, c->id, NULL};
+    int rc = runtime_run(&P.rt, log, args, err);
+    pctr_unref(pc);
+    return rc;
+}
+
+static int
+proc_pause(struct engine *eng, struct container *c, struct err **err)
+{
+    (void)eng;
+    return pause_resume(c, "pause", err);
+}
+
+static int
+proc_unpause(struct engine *eng, struct container *c, struct err **err)
+{
+    (void)eng;
+    return pause_resume(c, "resume", err);
+}
+
+/* ---- stdin and terminal ---- */
+
+static bool
+stdin_ready(const struct pctr *pc, uint64_t unused)
+{
+    (void)unused;
+    return pc->stdin_fd >= 0;
+}
+
+static int
+proc_attach_stdin(struct engine *eng, struct container *c, const char *data, size_t len,
+                  struct err **err)
+{
+    (void)err;
+    struct pctr *pc = pctr_get(c);
+    /* Input sent before the start (docker run -i attaches first) waits for the process. */
+    for (;;) {
+        pthread_mutex_lock(&pc->mu);
+        bool ready = wait_until(pc, stdin_ready, 0, 200);
+        int fd = ready ? dup(pc->stdin_fd) : -1;
+        pthread_mutex_unlock(&pc->mu);
+        if (fd >= 0) {
+            /* A failure means the process closed its stdin: the input has nowhere to go. */
+            (void)fsutil_write_all(fd, data, len);
+            close(fd);
+            break;
+        }
+        pthread_mutex_lock(&eng->lock);
+        bool waiting = !c->removed && (c->state.status == CONTAINER_CREATED ||
+                                       c->state.status == CONTAINER_RUNNING ||
+                                       c->state.status == CONTAINER_RESTARTING);
+        bool open_stdin = c->spec.open_stdin;
+        pthread_mutex_unlock(&eng->lock);
+        if (!waiting || !open_stdin)
+            break;
+    }
+    pctr_unref(pc);
+    return 0;
+}
+
+static void
+proc_attach_stdin_close(struct engine *eng, struct container *c)
+{
+    (void)eng;
+    struct pctr *pc = pctr_get(c);
+    pthread_mutex_lock(&pc->mu);
+    if (pc->tty_fd < 0)
+        close_fd(&pc->stdin_fd); /* the process sees EOF */
+    pthread_mutex_unlock(&pc->mu);
+    pctr_unref(pc);
+}
+
+static int
+proc_resize(struct engine *eng, struct container *c, int height, int width, struct err **err)
+{
+    (void)eng;
+    struct pctr *pc = pctr_get(c);
+    pthread_mutex_lock(&pc->mu);
+    int rc = pc->tty_fd >= 0 ? set_winsize(pc->tty_fd, height, width, err) : 0;
+    pthread_mutex_unlock(&pc->mu);
+    pctr_unref(pc);
+    return rc;
+}
+
+/* ---- exec ---- */
+
+struct pexec {
+    int tty_fd; /* under P.mu */
+};
+
+static int
+proc_exec_resize(struct engine *eng, struct exec *e, int height, int width, struct err **err)
+{
+    (void)eng;
+    pthread_mutex_lock(&P.mu);
+    struct pexec *x = e->driver_data;
+    int rc = x != NULL && x->tty_fd >= 0 ? set_winsize(x->tty_fd, height, width, err) : 0;
+    pthread_mutex_unlock(&P.mu);
+    return rc;
+}
+
+struct stdin_pump {
+    const struct exec_io *io;
+    int fd;
+    bool close_at_eof; /* a pipe: EOF closes it; a pty: send ^D */
+};
+
+static void *
+stdin_pump_main(void *arg)
+{
+    struct stdin_pump *sp = arg;
+    char buf[READ_CHUNK];
+    for (;;) {
+        ssize_t n = sp->io->read_stdin(sp->io->ctx, buf, sizeof(buf));
+        if (n <= 0 || fsutil_write_all(sp->fd, buf, (size_t)n) < 0)
+            break;
+    }
+    if (sp->close_at_eof)
+        close_fd(&sp->fd);
+    return NULL;
+}
+
+/* Resolves the exec's user in c's root and writes its process spec to path. */
+static int
+write_exec_spec(const struct container *c, const struct exec *e, const char *cdir, const char *path,
+                struct err **err)
+{
+    cleanup_free char *merged = xasprintf("%s/merged", cdir);
+    struct oci_user user = {0};
+    if (oci_user_resolve(merged, e->user && *e->user ? e->user : c->spec.user, c->spec.group_add,
+                         &user, err) < 0)
+        return -1;
+    json_t *spec = oci_spec_exec(c, e, &user, err);
+    oci_user_fini(&user);
+    if (spec == NULL)
+        return -1;
+    if (e->tty && e->console_height > 0 && e->console_width > 0)
+        json_object_set_new(
+            spec, "consoleSize",
+            json_pack("{s:i, s:i}", "height", e->console_height, "width", e->console_width));
+    char *text = json_dumps(spec, JSON_COMPACT);
+    json_decref(spec);
+    int rc = fsutil_write_atomic(path, text, strlen(text), 0600, err);
+    free(text);
+    return rc;
+}
+
+/* Docker's form of a runtime's failure to exec; ERR_NOT_FOUND (exit code 127) for a missing
+ * command. */
+static int
+exec_failed(struct err **err)
+{
+    const char *msg = *err ? (*err)->msg : "unknown error";
+    bool missing = strstr(msg, "executable file not found") || strstr(msg, "no such file");
+    struct err *ne = NULL;
+    err_make(&ne, missing ? ERR_NOT_FOUND : ERR_INTERNAL, 0, "OCI runtime exec failed: %s: unknown",
+             msg);
+    err_clear(err);
+    *err = ne;
+    return -1;
+}
+
+struct exec_sink {
+    const struct exec_io *io;
+    bool client_gone;
+};
+
+static void
+exec_feed(void *ctx, size_t i, const char *data, size_t len)
+{
+    struct exec_sink *es = ctx;
+    if (len > 0 && !es->client_gone && es->io->write(es->io->ctx, (int)i + 1, data, len) < 0)
+        es->client_gone = true; /* keep draining: the process must not block on a full pipe */
+}
+
+/* The runtime's exec: the process runs detached, with our pipes (or a pty) as its stdio. */
+struct exec_proc {
+    int pin[2], pout[2], perr[2];
+    int tty;
+    pid_t pid;
+    int pidfd;
+};
+
+static int
+exec_spawn(struct pctr *pc, struct container *c, struct exec *e, const char *procfile,
+           const char *pidfile, struct exec_proc *xp, struct err **err)
+{
+    cleanup_free char *log = xasprintf("%s/runtime.log", pc->cdir);
+    cleanup_free char *sock = NULL;
+    int lfd = -1, rc = -1;
+    char **args = NULL;
+    pid_t rpid = -1;
+    if (e->tty) {
+        if ((lfd = console_listen(&sock, err)) < 0)
+            return -1;
+    } else if ((e->attach_stdin && pipe2(xp->pin, O_CLOEXEC) < 0) ||
+               pipe2(xp->pout, O_CLOEXEC) < 0 || pipe2(xp->perr, O_CLOEXEC) < 0) {
+        return err_make(err, ERR_INTERNAL, errno, "pipe");
+    }
+    args = strv_append(args, "exec");
+    args = strv_append(args, "--process");
+    args = strv_append(args, procfile);
+    args = strv_append(args, "--pid-file");
+    args = strv_append(args, pidfile);
+    args = strv_append(args, "--detach");
+    if (e->tty) {
+        args = strv_append(args, "--console-socket");
+        args = strv_append(args, sock);
+    }
+    args = strv_append(args, c->id);
+    rc = runtime_spawn(&P.rt, log, (const char *const *)args, xp->pin[0], xp->pout[1], xp->perr[1],
+                       &rpid, err);
+    strv_free(args);
+    close_fd(&xp->pin[0]);
+    close_fd(&xp->pout[1]);
+    close_fd(&xp->perr[1]);
+    if (rc == 0 && e->tty && (xp->tty = console_receive(lfd, rpid, err)) < 0) {
+        struct err *werr = NULL;
+        if (runtime_wait(&P.rt, rpid, log, "exec", &werr) < 0) {
+            err_clear(err);
+            *err = werr;
+        }
+        rc = exec_failed(err);
+    } else if (rc == 0 && runtime_wait(&P.rt, rpid, log, "exec", err) < 0) {
+        rc = exec_failed(err);
+    }
+    if (lfd >= 0)
+        close(lfd);
+    if (sock != NULL)
+        unlink(sock);
+    if (rc < 0)
+        return -1;
+    xp->pid = read_pid_file(pidfile);
+    xp->pidfd = xp->pid > 0 ? open_pidfd(xp->pid) : -1;
+    if (xp->pidfd < 0)
+        return err_make(err, ERR_INTERNAL, errno, "exec process %d: pidfd", (int)xp->pid);
+    return 0;
+}
+
+static int
+proc_exec(struct engine *eng, struct container *c, struct exec *e, const struct exec_io *io,
+          struct err **err)
+{
+    struct pctr *pc = pctr_get(c);
+    int code = -1;
+    struct exec_proc xp = {
+        .pin = {-1, -1}, .pout = {-1, -1}, .perr = {-1, -1}, .tty = -1, .pidfd = -1};
+    cleanup_free char *procfile = xasprintf("%s/exec-%s.json", pc->cdir, e->id);
+    cleanup_free char *pidfile = xasprintf("%s/exec-%s.pid", pc->cdir, e->id);
+    struct pexec x = {.tty_fd = -1};
+    pthread_t pump;
+    bool pumping = false;
+    struct stdin_pump sp = {.io = io, .fd = -1};
+    struct exec_sink es = {.io = io};
+
+    pthread_mutex_lock(&pc->mu);
+    bool running = pc->running;
+    pthread_mutex_unlock(&pc->mu);
+    if (!running) {
+        err_make(err, ERR_CONFLICT, 0, "Container %s is not running", c->id);
+    } else if (write_exec_spec(c, e, pc->cdir, procfile, err) == 0 &&
+               exec_spawn(pc, c, e, procfile, pidfile, &xp, err) == 0) {
+        pthread_mutex_lock(&eng->lock);
+        e->pid = xp.pid;
+        pthread_mutex_unlock(&eng->lock);
+        if (e->tty) {
+            x.tty_fd = xp.tty;
+            pthread_mutex_lock(&P.mu);
+            e->driver_data = &x;
+            pthread_mutex_unlock(&P.mu);
+        }
+        if (e->attach_stdin) {
+            sp.fd = e->tty ? dup(xp.tty) : xp.pin[1];
+            sp.close_at_eof = !e->tty;
+            xp.pin[1] = -1;
+            pumping = pthread_create(&pump, NULL, stdin_pump_main, &sp) == 0;
+            if (!pumping)
+                close_fd(&sp.fd);
+        }
+        int fds[2] = {e->tty ? xp.tty : xp.pout[0], e->tty ? -1 : xp.perr[0]};
+        pump_until_exit(fds, 2, xp.pidfd, exec_feed, &es);
+        code = reap(xp.pidfd, xp.pid);
+    }
+    if (pumping) {
+        if (io->cancel_stdin != NULL)
+            io->cancel_stdin(io->ctx);
+        pthread_join(pump, NULL);
+        close_fd(&sp.fd);
+    }
+    if (e->tty) {
+        pthread_mutex_lock(&P.mu);
+        e->driver_data = NULL;
+        pthread_mutex_unlock(&P.mu);
+    }
+    close_fd(&xp.pidfd);
+    close_fd(&xp.tty);
+    for (int i = 0; i < 2; i++) {
+        close_fd(&xp.pin[i]);
+        close_fd(&xp.pout[i]);
+        close_fd(&xp.perr[i]);
+    }
+    unlink(procfile);
+    unlink(pidfile);
+    pctr_unref(pc);
+    return code;
+}
+
+/* ---- filesystem ---- */
+
+static int
+proc_root_path(struct engine *eng, struct container *c, char **out, struct err **err)
+{
+    struct pctr *pc = pctr_get(c);
+    int rc = ensure_rootfs(eng, c, pc, err);
+    if (rc == 0)
+        *out = xasprintf("%s/merged", pc->cdir);
+    pctr_unref(pc);
+    return rc;
+}
+
+/* The mounted root of c and its lower dirs, for the comparisons of diff and commit. *pc is a
+ * new reference and *lowers a new list, also on failure. */
+static int
+mounted_layers(struct engine *eng, struct container *c, struct pctr **pc, char ***lowers,
+               struct err **err)
+{
+    *pc = pctr_get(c);
+    *lowers = NULL;
+    if (ensure_rootfs(eng, c, *pc, err) < 0)
+        return -1;
+    return image_lowers(eng, c, lowers, err);
+}
+
+static int
+proc_changes(struct engine *eng, struct container *c, struct rootfs_change **out, size_t *n,
+             struct err **err)
+{
+    struct pctr *pc;
+    char **lowers;
+    int rc = mounted_layers(eng, c, &pc, &lowers, err);
+    if (rc == 0)
+        rc = rootfs_changes(P.mode, lowers, strv_len(lowers), pc->cdir, out, n, err);
+    strv_free(lowers);
+    pctr_unref(pc);
+    return rc;
+}
+
+static int
+proc_diff_tar(struct engine *eng, struct container *c, int out_fd, struct err **err)
+{
+    struct pctr *pc;
+    char **lowers;
+    int rc = mounted_layers(eng, c, &pc, &lowers, err);
+    if (rc == 0)
+        rc = rootfs_diff_tar(P.mode, lowers, strv_len(lowers), pc->cdir, out_fd, err);
+    strv_free(lowers);
+    pctr_unref(pc);
+    return rc;
+}
+
+static void
+proc_cleanup(struct engine *eng, struct container *c)
+{
+    struct pctr *pc = pctr_get(c);
+    signal_and_wait(eng, c, pc, SIGKILL, KILL_WAIT_MS, true);
+    if (pc->cdir == NULL)
+        pc->cdir = container_dir(eng, c);
+    runtime_delete(pc, c->id);
+    struct err *err = NULL;
+    if (rootfs_unmount(P.mode, pc->cdir, &err) < 0) {
+        LOG_WARN("unmount of %.12s: %s", c->id, err->msg);
+        err_clear(&err);
+    }
+    pc->mounted = false;
+    if (fsutil_remove_tree(pc->cdir, &err) < 0) {
+        LOG_WARN("cleanup of %.12s: %s", c->id, err->msg);
+        err_clear(&err);
+    }
+    pthread_mutex_lock(&P.mu);
+    c->driver_data = NULL;
+    pthread_mutex_unlock(&P.mu);
+    pctr_unref(pc); /* ours */
+    pctr_unref(pc); /* the container's */
+}
+
+const struct driver driver_process = {
+    .name = "process",
+    .owns = proc_owns,
+    .ready = proc_ready,
+    .start = proc_start,
+    .stop = proc_stop,
+    .kill = proc_kill,
+    .pause = proc_pause,
+    .unpause = proc_unpause,
+    .exec = proc_exec,
+    .root_path = proc_root_path,
+    .attach_stdin = proc_attach_stdin,
+    .attach_stdin_close = proc_attach_stdin_close,
+    .resize = proc_resize,
+    .exec_resize = proc_exec_resize,
+    .top = process_top,
+    .stats = process_stats,
+    .changes = proc_changes,
+    .diff_tar = proc_diff_tar,
+    .exec_when_stopped = false,
+    .cleanup = proc_cleanup,
+};
+
+/* ---- start-up ---- */
+
+/* Runs a trial container with rt from the busybox root: `true` must exit 0. */
+static int
+probe_runtime(const char *data_root, struct err **err)
+{
+    cleanup_free char *bundle = xasprintf("%s/runtime/probe", data_root);
+    cleanup_free char *config = xasprintf("%s/config.json", bundle);
+    cleanup_free char *log = xasprintf("%s/runtime.log", bundle);
+    if (fsutil_remove_tree(bundle, err) < 0 || fsutil_mkdir_p(bundle, 0700, err) < 0)
+        return -1;
+    struct container *c = container_new();
+    snprintf(c->id, sizeof(c->id), "sockerless-probe-%d", (int)getpid());
+    c->spec.hostname = xstrdup("probe");
+    c->spec.read_only = true;
+    c->path = xstrdup("/bin/true");
+    c->args = xcalloc(1, sizeof(char *));
+    c->spec.cmd = strv_append(NULL, "/bin/true");
+    struct oci_user user = {.home = xstrdup("/root")};
+    cleanup_free char *cgroup = xasprintf("/sockerless/%s", c->id);
+    struct oci_paths paths = {.rootfs = P.busybox_dir, .cgroups_path = cgroup};
+    json_t *spec = oci_spec_container(c, &user, &paths, err);
+    int rc = -1;
+    if (spec != NULL) {
+        char *text = json_dumps(spec, JSON_COMPACT);
+        json_decref(spec);
+        rc = fsutil_write_atomic(config, text, strlen(text), 0600, err);
+        free(text);
+    }
+    if (rc == 0) {
+        const char *args[] = {"run", "--bundle", bundle, c->id, NULL};
+        rc = runtime_run(&P.rt, log, args, err);
+        const char *del[] = {"delete", "--force", c->id, NULL};
+        struct err *derr = NULL;
+        runtime_run(&P.rt, NULL, del, &derr);
+        err_clear(&derr);
+    }
+    oci_user_fini(&user);
+    container_unref(c);
+    struct err *rerr = NULL;
+    fsutil_remove_tree(bundle, &rerr);
+    err_clear(&rerr);
+    return rc;
+}
+
+static int
+try_runtime(const char *data_root, const char *name, struct err **err)
+{
+    runtime_fini(&P.rt);
+    P.rt.path = runtime_find(name);
+    if (P.rt.path == NULL)
+        return err_make(err, ERR_NOT_FOUND, 0, "OCI runtime %s not found", name);
+    const char *base = strrchr(P.rt.path, '/');
+    P.rt.name = xstrdup(base ? base + 1 : P.rt.path);
+    P.rt.root = xasprintf("%s/runtime/%s", data_root, P.rt.name);
+    if (fsutil_mkdir_p(P.rt.root, 0700, err) < 0)
+        return -1;
+    int64_t t0 = time_mono_ns();
+    if (probe_runtime(data_root, err) < 0)
+        return err_wrap(err, "trial container with %s", P.rt.path);
+    LOG_INFO("OCI runtime %s works (trial container in %lld ms)", P.rt.path,
+             (long long)((time_mono_ns() - t0) / 1000000));
+    return 0;
+}
+
+int
+process_driver_init(const char *data_root, const char *runtime, struct err **err)
+{
+    free(P.status);
+    P.status = NULL;
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+        return err_make(err, ERR_UNSUPPORTED, errno, "cannot become the child subreaper");
+    P.busybox_dir = xasprintf("%s/image/busybox-base", data_root);
+    if (rootfs_busybox_layer(P.busybox_dir, err) < 0)
+        return err_wrap(err, "the base root for images without layers");
+    cleanup_free char *scratch = xasprintf("%s/tmp", data_root);
+    if (fsutil_mkdir_p(scratch, 0700, err) < 0)
+        return -1;
+    P.mode = rootfs_probe(scratch);
+    P.sock_dir = xasprintf("%s/run", data_root);
+    if (strlen(P.sock_dir) + 32 >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        free(P.sock_dir);
+        char tmpl[] = "/tmp/sockerless-console-XXXXXX";
+        P.sock_dir = mkdtemp(tmpl) ? xstrdup(tmpl) : NULL;
+        if (P.sock_dir == NULL)
+            return err_make(err, ERR_INTERNAL, errno, "console socket directory");
+    } else if (fsutil_mkdir_p(P.sock_dir, 0700, err) < 0) {
+        return -1;
+    }
+    static const char *const candidates[] = {"crun", "runc", NULL};
+    if (runtime != NULL && *runtime != '\0') {
+        if (try_runtime(data_root, runtime, err) < 0)
+            return -1;
+    } else {
+        struct err *last = NULL;
+        bool ok = false;
+        for (size_t i = 0; candidates[i] != NULL && !ok; i++) {
+            err_clear(&last);
+            ok = try_runtime(data_root, candidates[i], &last) == 0;
+            if (!ok)
+                LOG_INFO("%s", last->msg);
+        }
+        if (!ok) {
+            *err = last;
+            return err_wrap(err, "no working OCI runtime (tried crun and runc)");
+        }
+        err_clear(&last);
+    }
+    /* --init runs Docker's docker-init (a static tini) bind-mounted into the container. */
+    P.init_path = runtime_find("docker-init");
+    if (P.init_path == NULL)
+        P.init_path = runtime_find("tini-static");
+    P.ready = true;
+    LOG_INFO("process driver: runtime %s, root filesystems by %s", P.rt.path,
+             rootfs_mode_name(P.mode));
+    return 0;
+}
+
+void
+process_driver_set_status(const char *status)
+{
+    free(P.status);
+    P.status = status ? xstrdup(status) : NULL;
+}
+
+const char *
+process_driver_status(void)
+{
+    return P.status;
+}
+
+const char *
+process_driver_runtime(void)
+{
+    return P.ready ? P.rt.path : NULL;
+}
+
+void
+process_driver_fini(void)
+{
+    runtime_fini(&P.rt);
+    free(P.busybox_dir);
+    free(P.sock_dir);
+    free(P.init_path);
+    free(P.status);
+    P.busybox_dir = P.sock_dir = P.status = P.init_path = NULL;
+    P.ready = false;
+}

@@ -1,0 +1,63 @@
+/*
+ * The process driver's docker top and docker stats: its containers run in the cgroup
+ * "/sockerless/<id>" (the cgroupsPath the runtime is given), so both come from that cgroup
+ * through procinfo. The state check takes the engine lock; the kernel is read without it.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "base/xalloc.h"
+#include "driver/procinfo.h"
+#include "engine/container.h"
+#include "engine/engine.h"
+
+/* 0 when c runs; otherwise dockerd's 409 (daemon/top_unix.go, errNotRunning and
+ * errContainerIsRestarting). */
+static int
+check_running(struct engine *eng, struct container *c, struct err **err)
+{
+    pthread_mutex_lock(&eng->lock);
+    bool running = container_is_running(c) && !c->removed;
+    bool restarting = c->state.status == CONTAINER_RESTARTING;
+    pthread_mutex_unlock(&eng->lock);
+    if (!running)
+        return err_make(err, ERR_CONFLICT, 0, "Container %s is not running", c->id);
+    if (restarting)
+        return err_make(err, ERR_CONFLICT, 0,
+                        "Container %s is restarting, wait until the container is running", c->id);
+    return 0;
+}
+
+int
+process_top(struct engine *eng, struct container *c, const char *ps_args, struct proc_top *out,
+            struct err **err)
+{
+    if (check_running(eng, c, err) < 0)
+        return -1;
+    cleanup_free char *cgroup = xasprintf("/sockerless/%s", c->id);
+    pid_t *pids = NULL;
+    size_t n = 0;
+    if (procinfo_cgroup_pids(cgroup, &pids, &n, err) < 0) {
+        /* The container may have ended since the check: say so rather than "no cgroup". */
+        if (err_kind_of(err) == ERR_NOT_FOUND && check_running(eng, c, NULL) < 0)
+            return err_make(err, ERR_CONFLICT, 0, "Container %s is not running", c->id);
+        return err_wrap(err, "top %.12s", c->id);
+    }
+    int rc = procinfo_top(pids, n, ps_args, out, err);
+    free(pids);
+    return rc;
+}
+
+int
+process_stats(struct engine *eng, struct container *c, struct proc_stats *out, struct err **err)
+{
+    if (check_running(eng, c, err) < 0)
+        return -1;
+    cleanup_free char *cgroup = xasprintf("/sockerless/%s", c->id);
+    if (procinfo_cgroup_stats(cgroup, out, err) < 0) {
+        if (err_kind_of(err) == ERR_NOT_FOUND && check_running(eng, c, NULL) < 0)
+            return err_make(err, ERR_CONFLICT, 0, "Container %s is not running", c->id);
+        return err_wrap(err, "stats %.12s", c->id);
+    }
+    return 0;
+}
