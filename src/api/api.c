@@ -1,13 +1,19 @@
 #include "api/api.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "api/filters_json.h"
 #include "base/labels.h"
 #include "base/timeutil.h"
 #include "base/version.h"
 #include "base/xalloc.h"
+#include "engine/engine.h"
 
 const struct api_version api_min_version = {1, 24};
 const struct api_version api_max_version = {1, 47};
@@ -127,6 +133,52 @@ const char *
 api_server_header(void)
 {
     return "sockerless/" SOCKERLESS_VERSION " (linux)";
+}
+
+int
+api_tmpfile(struct api *api, struct err **err)
+{
+    cleanup_free char *dir = xasprintf("%s/tmp", api->eng->data_root);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return err_errno(err, "mkdir %s", dir);
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return err_errno(err, "create a file in %s", dir);
+    return fd;
+}
+
+static ssize_t
+file_produce(struct http_stream *s, void *ctx, char *buf, size_t max)
+{
+    (void)s;
+    int fd = *(int *)ctx;
+    for (;;) {
+        ssize_t n = read(fd, buf, max);
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n > 0 ? n : n == 0 ? HTTP_STREAM_END : HTTP_STREAM_ERROR;
+    }
+}
+
+static void
+file_free(void *ctx)
+{
+    close(*(int *)ctx);
+    free(ctx);
+}
+
+struct http_response *
+api_file_response(int fd, const char *content_type)
+{
+    if (lseek(fd, 0, SEEK_SET) < 0) {
+        struct err *err = NULL;
+        err_errno(&err, "rewind the response file");
+        close(fd);
+        return api_error_response(&err);
+    }
+    int *ctx = xmalloc(sizeof(*ctx));
+    *ctx = fd;
+    return http_response_stream(200, content_type, file_produce, ctx, file_free);
 }
 
 json_t *

@@ -135,6 +135,14 @@ json_t *api_image_repo_tags(const struct image *img);
 /* Validates the `h` and `w` query parameters of a resize (0..65535). */
 int api_check_resize(const struct http_request *req, int *height, int *width, struct err **err);
 
+/* A new unlinked file under <data-root>/tmp (O_TMPFILE, read-write, close-on-exec), for a
+ * response body written whole before the status line is sent (so that every error is known
+ * first) without holding it in memory. The fd, or -1 with *err (ERR_INTERNAL with errno). */
+int api_tmpfile(struct api *api, struct err **err);
+/* A 200 response streaming the file fd from its start; takes fd (closed when the response is
+ * done, also when this fails: then the response is the error's). */
+struct http_response *api_file_response(int fd, const char *content_type);
+
 /* Parses the request body as a JSON object (ERR_INVALID when it is not one). */
 json_t *api_body_object(const struct http_request *req, struct err **err);
 

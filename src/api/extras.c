@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "api/filters_json.h"
@@ -543,18 +544,15 @@ api_container_export(struct http_request *req, void *app)
     char *root = engine_container_root(api->eng, http_param(req, "id"), id, &err);
     if (root == NULL)
         return api_error_response(&err);
-    struct buf out;
-    buf_init(&out, 256 * 1024 * 1024);
-    int rc = tarfs_create(root, "/.", &out, &err);
+    int fd = api_tmpfile(api, &err);
+    int rc = fd < 0 ? -1 : tarfs_export(root, fd, &err);
     free(root);
     if (rc < 0) {
-        buf_fini(&out);
+        if (fd >= 0)
+            close(fd);
         return api_error_response(&err);
     }
-    struct http_response *r =
-        http_response_data(200, "application/x-tar", out.data ? out.data : "", out.len);
-    buf_fini(&out);
-    return r;
+    return api_file_response(fd, "application/x-tar");
 }
 
 struct http_response *

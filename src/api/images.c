@@ -537,26 +537,6 @@ resolve_save_name(struct store *st, const char *name, struct save_items *s, stru
     return rc;
 }
 
-static ssize_t
-file_produce(struct http_stream *s, void *ctx, char *buf, size_t max)
-{
-    (void)s;
-    int fd = *(int *)ctx;
-    for (;;) {
-        ssize_t n = read(fd, buf, max);
-        if (n < 0 && errno == EINTR)
-            continue;
-        return n > 0 ? n : n == 0 ? HTTP_STREAM_END : HTTP_STREAM_ERROR;
-    }
-}
-
-static void
-file_free(void *ctx)
-{
-    close(*(int *)ctx);
-    free(ctx);
-}
-
 /* Writes the archive to an unlinked file under <data-root>/tmp, so that every error is known
  * before the status is sent; the response then streams the file. */
 static struct http_response *
@@ -572,26 +552,14 @@ save_to_response(struct api *api, const struct save_items *s)
             return api_error_response(&err);
         }
     }
-    cleanup_free char *dir = xasprintf("%s/tmp", api->eng->data_root);
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        err_errno(&err, "mkdir %s", dir);
+    int fd = api_tmpfile(api, &err);
+    if (fd < 0)
         return api_error_response(&err);
-    }
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        err_errno(&err, "create a file in %s", dir);
-        return api_error_response(&err);
-    }
-    if (docker_archive_write(api->eng->layers, s->items, s->n, fd, &err) < 0 ||
-        lseek(fd, 0, SEEK_SET) < 0) {
-        if (err == NULL)
-            err_errno(&err, "rewind the archive");
+    if (docker_archive_write(api->eng->layers, s->items, s->n, fd, &err) < 0) {
         close(fd);
         return api_error_response(&err);
     }
-    int *ctx = xmalloc(sizeof(*ctx));
-    *ctx = fd;
-    return http_response_stream(200, "application/x-tar", file_produce, ctx, file_free);
+    return api_file_response(fd, "application/x-tar");
 }
 
 static struct http_response *

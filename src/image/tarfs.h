@@ -1,9 +1,16 @@
 /*
  * tarfs: tar archives in and out of a directory tree that stands for a container's root
- * (docker cp). Every path is resolved inside the root: `..` and symlinks never lead out of it
- * (openat2 with RESOLVE_IN_ROOT for the target, libarchive's secure extraction for entries).
- * Extraction refuses absolute and `..` entry names, hard links out of the tree and device
- * nodes, and drops setuid/setgid bits: the root is a directory the daemon owns.
+ * (docker cp, docker export). Every path is resolved inside the root: `..` and symlinks never
+ * lead out of it (openat2 with RESOLVE_IN_ROOT for the target, libarchive's secure extraction
+ * for entries, and archives made by walking directory fds without following any link).
+ *
+ * Ownership and modes are dockerd's: extraction keeps each entry's numeric uid/gid (or forces
+ * one owner, docker cp -a) and its whole mode, setuid and setgid included; it refuses absolute
+ * and `..` entry names, hard links out of the tree, and device nodes and sockets (dockerd makes
+ * device nodes; a daemon without that is safer and docker cp of one is rare). Archives carry
+ * the files' real uid/gid with the names the root's own /etc/passwd and /etc/group give them,
+ * whole-second mtimes, hard links as links, entries in bytewise order of names (as dockerd's
+ * filepath.Walk), and no sockets.
  */
 #ifndef SOCKERLESS_IMAGE_TARFS_H
 #define SOCKERLESS_IMAGE_TARFS_H
@@ -12,7 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/buf.h"
+#include <sys/types.h>
+
 #include "base/err.h"
 
 struct tarfs_stat {
@@ -26,14 +34,26 @@ struct tarfs_stat {
 /* Stats path (as seen inside root; links are not followed at the last component, as Docker's
  * stat). ERR_NOT_FOUND when it does not exist. */
 int tarfs_stat(const char *root, const char *path, struct tarfs_stat *out, struct err **err);
-/* Extracts the tar in data into directory path of root. ERR_NOT_FOUND when path does not exist,
- * ERR_INVALID when it is not a directory or an entry is refused. no_overwrite_dir_non_dir (docker
- * cp sends it): refuse to replace a directory with a non-directory or the other way round. */
+/* The one owner given to every extracted entry. */
+struct tarfs_owner {
+    uid_t uid;
+    gid_t gid;
+};
+
+/* Extracts the tar in data into directory path of root. owner NULL keeps each entry's uid and
+ * gid; otherwise every entry gets owner's. ERR_NOT_FOUND when path does not exist, ERR_INVALID
+ * when it is not a directory or an entry is refused. no_overwrite_dir_non_dir (docker cp sends
+ * it): refuse to replace a directory with a non-directory or the other way round. */
 int tarfs_extract(const char *root, const char *path, const void *data, size_t len,
-                  bool no_overwrite_dir_non_dir, struct err **err);
-/* Archives path of root into out (capped by out's cap: ERR_TOO_LARGE), entries named from the
- * basename of path ("dir/." archives the contents). */
-int tarfs_create(const char *root, const char *path, struct buf *out, struct err **err);
+                  bool no_overwrite_dir_non_dir, const struct tarfs_owner *owner, struct err **err);
+/* Writes a tar of path of root to fd (from its current offset), as docker cp downloads it:
+ * entries named from the cleaned path's last component ("/" for the root; "dir/." archives
+ * the contents under "."). ERR_NOT_FOUND when path does not exist; write errors are
+ * ERR_INTERNAL with the errno. */
+int tarfs_create(const char *root, const char *path, int fd, struct err **err);
+/* Writes a tar of the whole root to fd as docker export does: no entry for the root itself,
+ * names relative to it ("bin", "bin/sh"). */
+int tarfs_export(const char *root, int fd, struct err **err);
 
 /* Every path under root, "/"-rooted, parents before children (a malloc'd NULL-ended list), or
  * NULL with *err. */

@@ -313,6 +313,40 @@ def test_archive_head_gives_the_path_stat(api, raw, with_tmp):
         assert tar.extractfile("d/f.txt").read() == b"12345"
 
 
+@pytest.mark.parametrize("copy_uid", [False, True])
+def test_archive_keeps_owners_and_modes_both_ways(api, raw, with_tmp, copy_uid):
+    """dockerd keeps each entry's uid/gid and its setuid/setgid bits; copyUIDGID (docker cp -a)
+    changes nothing for a container without Config.User. Downloads carry the owners back."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, kind, mode, uid, gid in (("o", tarfile.DIRTYPE, 0o2750, 5, 6),
+                                           ("o/f", tarfile.REGTYPE, 0o640, 1234, 2345),
+                                           ("o/su", tarfile.REGTYPE, 0o4755, 0, 0),
+                                           ("o/l", tarfile.SYMTYPE, 0o777, 1234, 2345)):
+            info = tarfile.TarInfo(name)
+            info.type, info.mode, info.uid, info.gid = kind, mode, uid, gid
+            info.mtime = 1704067200
+            if kind == tarfile.SYMTYPE:
+                info.linkname = "f"
+            data = b"x" if kind == tarfile.REGTYPE else b""
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data else None)
+    status, _, body = raw.request(
+        "PUT", f"/v{api.version}/containers/{with_tmp}/archive?path=/tmp"
+        f"&copyUIDGID={'1' if copy_uid else '0'}", body=buf.getvalue(),
+        headers={"Content-Type": "application/x-tar"})
+    assert status == 200, body
+
+    status, _, body = raw.request(
+        "GET", f"/v{api.version}/containers/{with_tmp}/archive?path=/tmp/o")
+    assert status == 200, body
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        got = [(m.name, m.uid, m.gid, m.mode & 0o7777) for m in tar.getmembers()]
+    # bytewise order, as dockerd's filepath.Walk
+    assert got == [("o", 5, 6, 0o2750), ("o/f", 1234, 2345, 0o640),
+                   ("o/l", 1234, 2345, 0o777), ("o/su", 0, 0, 0o4755)]
+
+
 @pytest.mark.parametrize("method", ["HEAD", "GET"])
 def test_archive_of_an_unknown_path_is_404(api, raw, with_tmp, method):
     status, _, body = raw.request(
