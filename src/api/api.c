@@ -83,6 +83,7 @@ static const struct route routes[] = {
     {"GET", "/images/json", api_image_list, 0},
     {"GET", "/images/{name*}/json", api_image_inspect, 0},
     {"POST", "/images/{name*}/tag", api_image_tag, 0},
+    {"POST", "/images/{name*}/push", api_image_push, 0},
     {"DELETE", "/images/{name*}", api_image_remove, 0},
 };
 

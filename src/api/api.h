@@ -111,6 +111,11 @@ struct http_response *api_image_tag(struct http_request *req, void *app);
 struct http_response *api_image_remove(struct http_request *req, void *app);
 struct http_response *api_image_load(struct http_request *req, void *app);
 struct http_response *api_image_save(struct http_request *req, void *app);
+struct http_response *api_image_push(struct http_request *req, void *app);
+/* The pull of POST /images/create (fromImage, tag; platform and X-Registry-Auth read from req):
+ * api/distribution.c. */
+struct http_response *api_image_pull(struct api *api, struct http_request *req, const char *from,
+                                     const char *tag);
 
 /* Docker's restart policy names and retry rule; ERR_INVALID with its messages. */
 int api_check_restart_policy(const char *name, int64_t retries, struct err **err);

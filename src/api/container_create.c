@@ -1,6 +1,10 @@
 /* POST /containers/create: the body's Config and HostConfig into the engine's spec. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +15,7 @@
 #include "base/strv.h"
 #include "base/xalloc.h"
 #include "driver/ocispec.h"
+#include "engine/engine.h"
 #include "engine/volume.h"
 
 void
@@ -378,6 +383,411 @@ decode_tmpfs(json_t *hc, struct container_spec *s, struct err **err)
     return 0;
 }
 
+/* ---- namespaces, cgroup and the resources dockerd validates before any driver ---- */
+
+/* A member a driver that runs processes cannot honour: the message it refuses c with. */
+static void not_supported(struct container_spec *s, const char *member, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void
+not_supported(struct container_spec *s, const char *member, const char *fmt, ...)
+{
+    char why[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    cleanup_free char *msg = xasprintf("%s is not supported by sockerless: %s", member, why);
+    s->unsupported = strv_append(s->unsupported, msg);
+}
+
+static bool
+mode_in(const char *mode, const char *const *valid)
+{
+    for (size_t i = 0; valid[i] != NULL; i++)
+        if (strcmp(mode, valid[i]) == 0)
+            return true;
+    return strncmp(mode, "container:", 10) == 0 && mode[10] != '\0';
+}
+
+/* PidMode, IpcMode, UTSMode, CgroupnsMode (api/types/container/hostconfig.go Valid(), and
+ * the messages of verifyPlatformContainerSettings); the "container:" references are looked
+ * up once the request is decoded (resolve_references). */
+static int
+decode_namespaces(json_t *hc, struct container_spec *s, struct err **err)
+{
+    static const char *const pid_modes[] = {"", "host", NULL};
+    static const char *const ipc_modes[] = {"", "none", "private", "shareable", "host", NULL};
+    static const char *const cgroupns_modes[] = {"", "private", "host", NULL};
+    cleanup_free char *uts = NULL;
+    if (jsonx_string(hc, "PidMode", &s->pid_mode, err) < 0 ||
+        jsonx_string(hc, "IpcMode", &s->ipc_mode, err) < 0 ||
+        jsonx_string(hc, "UTSMode", &uts, err) < 0 ||
+        jsonx_string(hc, "CgroupnsMode", &s->cgroupns_mode, err) < 0 ||
+        jsonx_string(hc, "CgroupParent", &s->cgroup_parent, err) < 0)
+        return -1;
+    if (s->pid_mode != NULL && !mode_in(s->pid_mode, pid_modes))
+        return err_make(err, ERR_INVALID, 0, "invalid PID mode: %s", s->pid_mode);
+    if (s->ipc_mode != NULL && !mode_in(s->ipc_mode, ipc_modes))
+        return err_make(err, ERR_INVALID, 0, "invalid IPC mode: %s", s->ipc_mode);
+    if (uts != NULL && *uts != '\0' && strcmp(uts, "host") != 0)
+        return err_make(err, ERR_INVALID, 0, "invalid UTS mode: %s", uts);
+    s->uts_host = uts != NULL && strcmp(uts, "host") == 0;
+    if (s->uts_host && s->hostname != NULL && *s->hostname != '\0')
+        return err_make(err, ERR_INVALID, 0, "conflicting options: hostname and the UTS mode");
+    if (s->cgroupns_mode != NULL && (!mode_in(s->cgroupns_mode, cgroupns_modes) ||
+                                     strncmp(s->cgroupns_mode, "container:", 10) == 0))
+        return err_make(err, ERR_INVALID, 0, "invalid cgroup namespace mode: %s", s->cgroupns_mode);
+    /* what inspect shows for the defaults: dockerd 20.10's daemon defaults */
+    if (s->ipc_mode == NULL || *s->ipc_mode == '\0')
+        json_object_set_new(hc, "IpcMode", json_string("private"));
+    if (s->cgroupns_mode == NULL || *s->cgroupns_mode == '\0')
+        json_object_set_new(hc, "CgroupnsMode",
+                            json_string(access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0
+                                            ? "private"
+                                            : "host"));
+    return 0;
+}
+
+struct uint_range {
+    long long lo, hi;
+};
+
+/* Go's strconv.Atoi on [p, end). */
+static bool
+go_atoi_n(const char *p, const char *end, long long *out)
+{
+    cleanup_free char *t = xstrndup(p, (size_t)(end - p));
+    const char *d = t + (*t == '+' || *t == '-');
+    if (*d == '\0' || strspn(d, "0123456789") != strlen(d))
+        return false;
+    errno = 0;
+    *out = strtoll(t, NULL, 10);
+    return errno == 0;
+}
+
+/* parsers.parseUintList: "0-2,5" as ranges (malloc'd, *n), every value at most maximum when
+ * maximum > 0. NULL with *why (a new string) when val is not such a list. */
+static struct uint_range *
+uint_list_parse(const char *val, long long maximum, size_t *n, char **why)
+{
+    struct uint_range *v = xcalloc(1, sizeof(*v));
+    *n = 0;
+    for (const char *p = val; *val != '\0';) {
+        const char *comma = strchr(p, ',');
+        const char *end = comma != NULL ? comma : p + strlen(p);
+        const char *dash = memchr(p, '-', (size_t)(end - p));
+        struct uint_range r;
+        bool ok = dash == NULL ? go_atoi_n(p, end, &r.lo)
+                               : go_atoi_n(p, dash, &r.lo) && go_atoi_n(dash + 1, end, &r.hi);
+        if (dash == NULL)
+            r.hi = r.lo;
+        if (!ok || r.hi < r.lo) {
+            free(v);
+            *why = xasprintf("invalid format: %s", val);
+            return NULL;
+        }
+        if (maximum > 0 && r.hi > maximum) {
+            free(v);
+            *why = xasprintf("value of out range, maximum is %lld", maximum);
+            return NULL;
+        }
+        v = xrealloc(v, (*n + 1) * sizeof(*v));
+        v[(*n)++] = r;
+        if (comma == NULL)
+            break;
+        p = comma + 1;
+    }
+    return v;
+}
+
+/* CpusetCpus / CpusetMems: the format now; the host's CPUs and nodes in check_cpuset. */
+static int
+decode_cpuset(json_t *hc, struct container_spec *s, struct err **err)
+{
+    const char *keys[] = {"CpusetCpus", "CpusetMems"};
+    char **fields[] = {&s->cpuset_cpus, &s->cpuset_mems};
+    for (int i = 0; i < 2; i++) {
+        if (jsonx_string(hc, keys[i], fields[i], err) < 0)
+            return -1;
+        const char *v = *fields[i];
+        size_t n;
+        char *why = NULL;
+        struct uint_range *r = uint_list_parse(v != NULL ? v : "", 0, &n, &why);
+        if (r == NULL) {
+            int rc = err_make(err, ERR_INVALID, 0, "Invalid value %s for cpuset %s: %s", v,
+                              i == 0 ? "cpus" : "mems", why);
+            free(why);
+            return rc;
+        }
+        free(r);
+    }
+    return 0;
+}
+
+/* BlkioWeightDevice ({Path, Weight}) and the four throttle lists ({Path, Rate}). */
+static int
+decode_blkio(json_t *hc, struct container_spec *s, struct err **err)
+{
+    static const struct {
+        const char *key, *value;
+        enum container_blkio_kind kind;
+        uint64_t max;
+    } lists[] = {
+        {"BlkioWeightDevice", "Weight", BLKIO_WEIGHT, UINT16_MAX},
+        {"BlkioDeviceReadBps", "Rate", BLKIO_READ_BPS, INT64_MAX},
+        {"BlkioDeviceWriteBps", "Rate", BLKIO_WRITE_BPS, INT64_MAX},
+        {"BlkioDeviceReadIOps", "Rate", BLKIO_READ_IOPS, INT64_MAX},
+        {"BlkioDeviceWriteIOps", "Rate", BLKIO_WRITE_IOPS, INT64_MAX},
+    };
+    int64_t weight = 0;
+    if (jsonx_int(hc, "BlkioWeight", &weight, NULL, err) < 0)
+        return -1;
+    if (weight < 0 || weight > UINT16_MAX)
+        return err_make(err, ERR_INVALID, 0, "json: cannot unmarshal BlkioWeight");
+    s->blkio_weight = (int)weight;
+    for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+        json_t *a = json_object_get(hc, lists[l].key);
+        if (a == NULL || json_is_null(a))
+            continue;
+        if (!json_is_array(a))
+            return err_make(err, ERR_INVALID, 0, "json: cannot unmarshal %s", lists[l].key);
+        size_t i;
+        json_t *d;
+        json_array_foreach(a, i, d)
+        {
+            json_t *path = json_object_get(d, "Path"), *value = json_object_get(d, lists[l].value);
+            json_int_t v = json_is_integer(value) ? json_integer_value(value) : -1;
+            if (!json_is_object(d) || (path != NULL && !json_is_string(path)) ||
+                (value != NULL && !json_is_integer(value)) || v < 0 || (uint64_t)v > lists[l].max)
+                return err_make(err, ERR_INVALID, 0, "json: cannot unmarshal %s.%s", lists[l].key,
+                                lists[l].value);
+            s->blkio = xrealloc(s->blkio, (s->n_blkio + 1) * sizeof(*s->blkio));
+            s->blkio[s->n_blkio++] = (struct container_blkio){
+                lists[l].kind, xstrdup(path != NULL ? json_string_value(path) : ""),
+                value != NULL ? (uint64_t)v : 0};
+        }
+    }
+    return 0;
+}
+
+/* The memory and CPU members beyond decode_resources (verifyPlatformContainerResources,
+ * validateResources). */
+static int
+decode_more_resources(json_t *hc, struct container_spec *s, struct err **err)
+{
+    int64_t swappiness = -1, kmem = 0, io_bw = 0, io_ops = 0;
+    bool has_swappiness = false;
+    if (jsonx_int(hc, "MemoryReservation", &s->memory_reservation, NULL, err) < 0 ||
+        jsonx_int(hc, "MemorySwappiness", &swappiness, &has_swappiness, err) < 0 ||
+        jsonx_bool(hc, "OomKillDisable", &s->oom_kill_disable, err) < 0 ||
+        jsonx_int(hc, "KernelMemory", &kmem, NULL, err) < 0 ||
+        jsonx_int(hc, "KernelMemoryTCP", &s->kernel_tcp, NULL, err) < 0 ||
+        jsonx_int(hc, "CpuRealtimePeriod", &s->cpu_rt_period, NULL, err) < 0 ||
+        jsonx_int(hc, "CpuRealtimeRuntime", &s->cpu_rt_runtime, NULL, err) < 0 ||
+        jsonx_int(hc, "IOMaximumBandwidth", &io_bw, NULL, err) < 0 ||
+        jsonx_int(hc, "IOMaximumIOps", &io_ops, NULL, err) < 0)
+        return -1;
+    /* fixMemorySwappiness: -1 is "not set", shown as null */
+    if (has_swappiness && swappiness == -1) {
+        has_swappiness = false;
+        json_object_set_new(hc, "MemorySwappiness", json_null());
+    }
+    if (has_swappiness && (swappiness < 0 || swappiness > 100))
+        return err_make(err, ERR_INVALID, 0,
+                        "Invalid value: %lld, valid memory swappiness range is 0-100",
+                        (long long)swappiness);
+    s->has_swappiness = has_swappiness;
+    s->memory_swappiness = has_swappiness ? (int)swappiness : 0;
+    if (s->memory_reservation > 0 && s->memory_reservation < 6 * 1024 * 1024)
+        return err_make(err, ERR_INVALID, 0, "Minimum memory reservation allowed is 6MB");
+    if (s->memory > 0 && s->memory_reservation > 0 && s->memory < s->memory_reservation)
+        return err_make(err, ERR_INVALID, 0,
+                        "Minimum memory limit can not be less than memory reservation limit, see "
+                        "usage");
+    if (io_bw != 0)
+        return err_make(err, ERR_INVALID, 0,
+                        "Invalid QoS settings: linux does not support configuration of maximum "
+                        "bandwidth");
+    if (io_ops != 0)
+        return err_make(err, ERR_INVALID, 0,
+                        "Invalid QoS settings: linux does not support configuration of maximum "
+                        "IOPs");
+    if (s->cpu_rt_period != 0 && s->cpu_rt_runtime != 0 && s->cpu_rt_runtime > s->cpu_rt_period)
+        return err_make(err, ERR_INVALID, 0,
+                        "cpu real-time runtime cannot be higher than cpu real-time period");
+    if (kmem > 0)
+        not_supported(s, "KernelMemory",
+                      "kernel memory limits are deprecated and no longer applied by runtimes");
+    return 0;
+}
+
+/* DeviceCgroupRules (checked when dockerd starts the container; here at create),
+ * DeviceRequests, Annotations, Runtime, Isolation, UsernsMode, Cgroup, StorageOpt. */
+static int
+decode_host_misc(json_t *hc, struct container_spec *s, struct err **err)
+{
+    cleanup_free char *isolation = NULL;
+    cleanup_free char *userns = NULL;
+    cleanup_free char *cgroup = NULL;
+    if (jsonx_strv(hc, "DeviceCgroupRules", false, &s->device_cgroup_rules, err) < 0 ||
+        jsonx_labels(hc, "Annotations", &s->annotations, err) < 0 ||
+        jsonx_string(hc, "Runtime", &s->runtime, err) < 0 ||
+        jsonx_string(hc, "Isolation", &isolation, err) < 0 ||
+        jsonx_string(hc, "UsernsMode", &userns, err) < 0 ||
+        jsonx_string(hc, "Cgroup", &cgroup, err) < 0)
+        return -1;
+    for (size_t i = 0; s->device_cgroup_rules && s->device_cgroup_rules[i]; i++) {
+        struct oci_device_rule r;
+        if (!oci_device_rule_parse(s->device_cgroup_rules[i], &r))
+            return err_make(err, ERR_INVALID, 0, "invalid device cgroup rule format: '%s'",
+                            s->device_cgroup_rules[i]);
+    }
+    if (isolation != NULL && *isolation != '\0' && strcasecmp(isolation, "default") != 0)
+        return err_make(err, ERR_INVALID, 0,
+                        "Invalid isolation: \"%s\" - linux only supports 'default'", isolation);
+    json_t *dr = json_object_get(hc, "DeviceRequests");
+    if (dr != NULL && !json_is_null(dr) && !json_is_array(dr))
+        return err_make(err, ERR_INVALID, 0, "json: cannot unmarshal DeviceRequests");
+    if (json_array_size(dr) > 0)
+        not_supported(s, "DeviceRequests",
+                      "no device driver (such as nvidia's for --gpus) is available");
+    if (userns != NULL && *userns != '\0' && strcmp(userns, "host") != 0)
+        not_supported(s, "UsernsMode", "\"%s\": containers run without a user namespace", userns);
+    if (cgroup != NULL && *cgroup != '\0')
+        not_supported(s, "Cgroup", "\"%s\": a container cannot join another one's cgroup", cgroup);
+    json_t *so = json_object_get(hc, "StorageOpt");
+    if (so != NULL && !json_is_null(so) && !json_is_object(so))
+        return err_make(err, ERR_INVALID, 0, "json: cannot unmarshal StorageOpt");
+    if (json_object_size(so) > 0)
+        not_supported(s, "StorageOpt", "the container's root has no size limit (overlayfs)");
+    return 0;
+}
+
+/* LogConfig: the container's output is kept as a json-file log, without options. */
+static int
+decode_log_config(json_t *hc, struct container_spec *s, struct err **err)
+{
+    static const char *const builtin[] = {"none",    "local",   "syslog",     "journald",
+                                          "gelf",    "fluentd", "awslogs",    "splunk",
+                                          "etwlogs", "gcplogs", "logentries", NULL};
+    static const char *const json_opts[] = {"max-size",  "max-file",     "compress",
+                                            "labels",    "labels-regex", "env",
+                                            "env-regex", "tag",          NULL};
+    json_t *lc = json_object_get(hc, "LogConfig");
+    if (lc == NULL || json_is_null(lc))
+        return 0;
+    json_t *cfg = json_is_object(lc) ? json_object_get(lc, "Config") : NULL;
+    cleanup_free char *type = NULL;
+    if (!json_is_object(lc) || jsonx_string(lc, "Type", &type, err) < 0 ||
+        (cfg != NULL && !json_is_null(cfg) && !json_is_object(cfg)))
+        return err_make(err, ERR_INVALID, 0, "json: cannot unmarshal LogConfig");
+    const char *t = type != NULL && *type != '\0' ? type : "json-file";
+    json_object_set_new(lc, "Type", json_string(t)); /* dockerd shows the daemon's default */
+    if (strcmp(t, "json-file") != 0) {
+        bool known = false;
+        for (size_t i = 0; builtin[i] != NULL && !known; i++)
+            known = strcmp(builtin[i], t) == 0;
+        if (!known)
+            return err_make(err, ERR_INVALID, 0,
+                            "error looking up logging plugin %s: plugin \"%s\" not found", t, t);
+        not_supported(s, "LogConfig", "log driver \"%s\": the output is kept as a json-file log",
+                      t);
+        return 0;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(cfg, k, v)
+    {
+        bool known = false;
+        for (size_t i = 0; json_opts[i] != NULL && !known; i++)
+            known = strcmp(json_opts[i], k) == 0;
+        if (!known)
+            return err_make(err, ERR_INVALID, 0, "unknown log opt '%s' for json-file log driver",
+                            k);
+        if (!json_is_string(v))
+            return err_make(err, ERR_INVALID, 0, "json: cannot unmarshal LogConfig.Config");
+        if (*json_string_value(v) != '\0')
+            not_supported(s, "LogConfig",
+                          "json-file option %s: the log is kept whole, without rotation or "
+                          "attributes",
+                          k);
+    }
+    return 0;
+}
+
+/* nat.ParsePort / nat.NewPort: a port number, a "a-b" range (host side), or "" */
+static bool
+valid_port(const char *p, bool range_ok)
+{
+    if (*p == '\0')
+        return true;
+    const char *dash = range_ok ? strchr(p, '-') : NULL;
+    long long lo = 0, hi = 0;
+    const char *end = p + strlen(p);
+    if (dash == NULL)
+        return strspn(p, "0123456789") == strlen(p) && go_atoi_n(p, end, &lo) && lo <= 65535;
+    return strspn(p, "0123456789-") == strlen(p) && go_atoi_n(p, dash, &lo) &&
+           go_atoi_n(dash + 1, end, &hi) && lo <= hi && hi <= 65535;
+}
+
+/* PortBindings, checked as verifyContainerSettings does. Containers share the host's network
+ * (or have none), so a port is reachable at its own number on every address the process
+ * listens on: a binding to that number (or to any number, HostPort "") is what happens
+ * anyway; another host port or a single host address would need a proxy. */
+static int
+decode_port_bindings(json_t *hc, struct container_spec *s, struct err **err)
+{
+    json_t *pb = json_object_get(hc, "PortBindings");
+    if (pb == NULL || json_is_null(pb))
+        return 0;
+    if (!json_is_object(pb))
+        return err_make(err, ERR_INVALID, 0, "json: cannot unmarshal PortBindings");
+    const char *key;
+    json_t *list;
+    json_object_foreach(pb, key, list)
+    {
+        cleanup_free char *port = xstrdup(key);
+        char *slash = strchr(port, '/');
+        if (slash != NULL)
+            *slash = '\0';
+        if (!valid_port(port, false))
+            return err_make(err, ERR_INVALID, 0, "invalid port specification: \"%s\"", port);
+        if (list != NULL && !json_is_null(list) && !json_is_array(list))
+            return err_make(err, ERR_INVALID, 0, "json: cannot unmarshal PortBindings");
+        size_t i;
+        json_t *b;
+        json_array_foreach(list, i, b)
+        {
+            json_t *hp = json_object_get(b, "HostPort"), *hip = json_object_get(b, "HostIp");
+            if (!json_is_object(b) || (hp != NULL && !json_is_string(hp) && !json_is_null(hp)) ||
+                (hip != NULL && !json_is_string(hip) && !json_is_null(hip)))
+                return err_make(err, ERR_INVALID, 0, "json: cannot unmarshal PortBindings");
+            const char *host_port = json_is_string(hp) ? json_string_value(hp) : "";
+            const char *host_ip = json_is_string(hip) ? json_string_value(hip) : "";
+            cleanup_free char *hport = xstrdup(host_port);
+            char *hslash = strchr(hport, '/');
+            if (hslash != NULL)
+                *hslash = '\0';
+            if (!valid_port(hport, true))
+                return err_make(err, ERR_INVALID, 0, "invalid port specification: \"%s\"",
+                                host_port);
+            if (*hport != '\0' && strcmp(hport, port) != 0)
+                not_supported(s, "PortBindings",
+                              "host port %s for container port %s: containers share the host's "
+                              "network, so a port is reachable at its own number only",
+                              host_port, key);
+            else if (*host_ip != '\0' && strcmp(host_ip, "0.0.0.0") != 0 &&
+                     strcmp(host_ip, "::") != 0)
+                not_supported(s, "PortBindings",
+                              "host address %s for port %s: containers share the host's "
+                              "network, so a port is reachable on every address its process "
+                              "listens on",
+                              host_ip, key);
+        }
+    }
+    return 0;
+}
+
 static int
 decode_host_process(json_t *hc, struct container_spec *s, struct err **err)
 {
@@ -389,10 +799,14 @@ decode_host_process(json_t *hc, struct container_spec *s, struct err **err)
         decode_caps(hc, "CapAdd", &s->cap_add, err) < 0 ||
         decode_caps(hc, "CapDrop", &s->cap_drop, err) < 0 ||
         jsonx_strv(hc, "GroupAdd", false, &s->group_add, err) < 0 ||
-        decode_resources(hc, s, err) < 0 || decode_dns(hc, s, err) < 0 ||
-        decode_security_opt(hc, s, err) < 0 || jsonx_labels(hc, "Sysctls", &s->sysctls, err) < 0 ||
-        decode_ulimits(hc, s, err) < 0 || decode_devices(hc, s, err) < 0 ||
-        decode_tmpfs(hc, s, err) < 0 || jsonx_strv(hc, "MaskedPaths", false, &masked, err) < 0 ||
+        decode_resources(hc, s, err) < 0 || decode_more_resources(hc, s, err) < 0 ||
+        decode_cpuset(hc, s, err) < 0 || decode_blkio(hc, s, err) < 0 ||
+        decode_namespaces(hc, s, err) < 0 || decode_host_misc(hc, s, err) < 0 ||
+        decode_log_config(hc, s, err) < 0 || decode_port_bindings(hc, s, err) < 0 ||
+        decode_dns(hc, s, err) < 0 || decode_security_opt(hc, s, err) < 0 ||
+        jsonx_labels(hc, "Sysctls", &s->sysctls, err) < 0 || decode_ulimits(hc, s, err) < 0 ||
+        decode_devices(hc, s, err) < 0 || decode_tmpfs(hc, s, err) < 0 ||
+        jsonx_strv(hc, "MaskedPaths", false, &masked, err) < 0 ||
         jsonx_strv(hc, "ReadonlyPaths", false, &ro_paths, err) < 0)
         return -1;
     s->masked_paths = masked;
@@ -432,12 +846,17 @@ check_tmpfs_targets(const struct container_create *req, struct err **err)
     return 0;
 }
 
+/* What the host's cgroups can apply, as dockerd's sysinfo finds it: on cgroup v1 a file of
+ * the controller's hierarchy (v1_file, under /sys/fs/cgroup), on v2 an enabled controller
+ * (NULL: never on v2). */
 static bool
-host_has_swap_limit(void)
+cgroup_can(const char *v1_file, const char *v2_controller)
 {
-    /* cgroup v1: memsw files; v2: swap is limited wherever memory is */
-    if (access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0)
+    cleanup_free char *path = xasprintf("/sys/fs/cgroup/%s", v1_file);
+    if (access(path, F_OK) == 0)
         return true;
+    if (v2_controller == NULL)
+        return false;
     FILE *f = fopen("/sys/fs/cgroup/cgroup.controllers", "re");
     char line[512] = "";
     if (f != NULL) {
@@ -445,30 +864,221 @@ host_has_swap_limit(void)
             line[0] = '\0';
         fclose(f);
     }
-    return strstr(line, "memory") != NULL;
+    for (char *save = NULL, *w = strtok_r(line, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
+        if (strcmp(w, v2_controller) == 0)
+            return true;
+    return false;
 }
 
-/* The checks that depend on the host: the CPU count, swap accounting (dockerd drops the swap
- * limit with a warning where the kernel cannot apply it). */
+static void
+warn(json_t *warnings, const char *text)
+{
+    json_array_append_new(warnings, json_string(text));
+}
+
+/* Memory members the host's cgroups cannot apply are dropped with dockerd's warnings. */
+static void
+check_host_memory(struct container_spec *s, json_t *hc, json_t *warnings)
+{
+    /* cgroup v1: memsw files; v2: swap is limited wherever memory is */
+    if (s->memory > 0 && s->memory_swap != -1 &&
+        !cgroup_can("memory/memory.memsw.limit_in_bytes", "memory")) {
+        warn(warnings, "Your kernel does not support swap limit capabilities or the cgroup is "
+                       "not mounted. Memory limited without swap.");
+        s->memory_swap = -1;
+        json_object_set_new(hc, "MemorySwap", json_integer(-1));
+    }
+    if (s->has_swappiness && !cgroup_can("memory/memory.swappiness", NULL)) {
+        warn(warnings, "Your kernel does not support memory swappiness capabilities or the "
+                       "cgroup is not mounted. Memory swappiness discarded.");
+        s->has_swappiness = false;
+        json_object_set_new(hc, "MemorySwappiness", json_null());
+    }
+    if (s->memory_reservation > 0 && !cgroup_can("memory/memory.soft_limit_in_bytes", "memory")) {
+        warn(warnings, "Your kernel does not support memory soft limit capabilities or the "
+                       "cgroup is not mounted. Limitation discarded.");
+        s->memory_reservation = 0;
+        json_object_set_new(hc, "MemoryReservation", json_integer(0));
+    }
+    if (s->oom_kill_disable && !cgroup_can("memory/memory.oom_control", NULL)) {
+        warn(warnings, "Your kernel does not support OomKillDisable. OomKillDisable discarded.");
+        s->oom_kill_disable = false;
+        json_object_set_new(hc, "OomKillDisable", json_false());
+    }
+    if (s->oom_kill_disable && s->memory == 0)
+        warn(warnings, "OOM killer is disabled for the container, but no memory limit is set, "
+                       "this can result in the system running out of resources.");
+    /* runc applies a TCP buffer limit on cgroup v1 only */
+    if (s->kernel_tcp > 0 && !cgroup_can("memory/memory.kmem.tcp.limit_in_bytes", NULL))
+        not_supported(s, "KernelMemoryTCP", "this host's cgroups cannot limit TCP buffer memory");
+    int64_t kmem = 0;
+    json_t *v = json_object_get(hc, "KernelMemory");
+    if (json_is_integer(v))
+        kmem = json_integer_value(v);
+    if (kmem > 0)
+        warn(warnings, "Specifying a kernel memory limit is deprecated and will be removed in a "
+                       "future release.");
+}
+
+/* The CPUs or memory nodes asked for must be the host's (IsCpusetCpusAvailable). */
+static int
+check_cpuset_list(const char *what, const char *req, const char *avail_file, struct err **err)
+{
+    char avail[4096] = "";
+    FILE *f = fopen(avail_file, "re");
+    if (f != NULL) {
+        if (fgets(avail, sizeof(avail), f) == NULL)
+            avail[0] = '\0';
+        fclose(f);
+    }
+    avail[strcspn(avail, "\n")] = '\0';
+    size_t na = 0, nr = 0;
+    char *why = NULL;
+    struct uint_range *a = uint_list_parse(avail, 0, &na, &why);
+    free(why);
+    why = NULL;
+    long long maximum = 8192; /* dockerd's defaultMaxCPUs, or the host's highest */
+    for (size_t i = 0; a != NULL && i < na; i++)
+        maximum = a[i].hi > maximum ? a[i].hi : maximum;
+    struct uint_range *r = uint_list_parse(req, maximum, &nr, &why);
+    int rc = 0;
+    if (r == NULL)
+        rc = err_make(err, ERR_INVALID, 0, "Invalid value %s for cpuset %s: %s", req, what, why);
+    for (size_t i = 0; r != NULL && i < nr && rc == 0; i++) {
+        /* each requested range covered by available ones: a step per available range */
+        long long v = r[i].lo;
+        while (v <= r[i].hi) {
+            size_t j = 0;
+            while (a != NULL && j < na && !(v >= a[j].lo && v <= a[j].hi))
+                j++;
+            if (a == NULL || j == na)
+                break;
+            v = a[j].hi + 1;
+        }
+        if (v <= r[i].hi)
+            rc = err_make(err, ERR_INVALID, 0,
+                          "Requested %s are not available - requested %s, available: %s",
+                          strcmp(what, "cpus") == 0 ? "CPUs" : "memory nodes", req, avail);
+    }
+    free(why);
+    free(a);
+    free(r);
+    return rc;
+}
+
+static int
+check_host_cpu(struct container_spec *s, json_t *hc, json_t *warnings, struct err **err)
+{
+    const char *percent_count[][2] = {
+        {"CpuPercent", "linux does not support CPU percent. Percent discarded."},
+        {"CpuCount", "linux does not support CPU count. Count discarded."}};
+    for (int i = 0; i < 2; i++) { /* Windows only: dropped with a warning */
+        json_t *v = json_object_get(hc, percent_count[i][0]);
+        if (json_is_integer(v) && json_integer_value(v) > 0) {
+            warn(warnings, percent_count[i][1]);
+            json_object_set_new(hc, percent_count[i][0], json_integer(0));
+        }
+    }
+    if ((s->cpu_rt_period != 0 || s->cpu_rt_runtime != 0) &&
+        !cgroup_can("cpu/cpu.rt_period_us", NULL))
+        return err_make(err, ERR_INVALID, 0,
+                        "Your kernel does not support CPU real-time scheduler");
+    bool cpus = s->cpuset_cpus != NULL && *s->cpuset_cpus != '\0';
+    bool mems = s->cpuset_mems != NULL && *s->cpuset_mems != '\0';
+    bool v1 = access("/sys/fs/cgroup/cpuset/cpuset.cpus", F_OK) == 0;
+    if ((cpus || mems) && !cgroup_can("cpuset/cpuset.cpus", "cpuset")) {
+        warn(warnings, "Your kernel does not support cpuset or the cgroup is not mounted. Cpuset "
+                       "discarded.");
+        free(s->cpuset_cpus);
+        free(s->cpuset_mems);
+        s->cpuset_cpus = s->cpuset_mems = NULL;
+        json_object_set_new(hc, "CpusetCpus", json_string(""));
+        json_object_set_new(hc, "CpusetMems", json_string(""));
+        return 0;
+    }
+    if (cpus && check_cpuset_list("cpus", s->cpuset_cpus,
+                                  v1 ? "/sys/fs/cgroup/cpuset/cpuset.cpus"
+                                     : "/sys/fs/cgroup/cpuset.cpus.effective",
+                                  err) < 0)
+        return -1;
+    if (mems && check_cpuset_list("mems", s->cpuset_mems,
+                                  v1 ? "/sys/fs/cgroup/cpuset/cpuset.mems"
+                                     : "/sys/fs/cgroup/cpuset.mems.effective",
+                                  err) < 0)
+        return -1;
+    return 0;
+}
+
+/* Block I/O settings the host cannot apply are dropped with dockerd's warnings. */
+static int
+check_host_blkio(struct container_spec *s, json_t *hc, json_t *warnings, struct err **err)
+{
+    static const struct {
+        const char *v1_file, *key, *warning;
+    } kinds[] = {
+        [BLKIO_WEIGHT] = {"blkio/blkio.weight_device", "BlkioWeightDevice",
+                          "Your kernel does not support Block I/O weight_device or the cgroup is "
+                          "not mounted. Weight-device discarded."},
+        [BLKIO_READ_BPS] = {"blkio/blkio.throttle.read_bps_device", "BlkioDeviceReadBps",
+                            "Your kernel does not support BPS Block I/O read limit or the cgroup "
+                            "is not mounted. Block I/O BPS read limit discarded."},
+        [BLKIO_WRITE_BPS] = {"blkio/blkio.throttle.write_bps_device", "BlkioDeviceWriteBps",
+                             "Your kernel does not support BPS Block I/O write limit or the "
+                             "cgroup is not mounted. Block I/O BPS write limit discarded."},
+        [BLKIO_READ_IOPS] = {"blkio/blkio.throttle.read_iops_device", "BlkioDeviceReadIOps",
+                             "Your kernel does not support IOPS Block read limit or the cgroup "
+                             "is not mounted. Block I/O IOPS read limit discarded."},
+        [BLKIO_WRITE_IOPS] = {"blkio/blkio.throttle.write_iops_device", "BlkioDeviceWriteIOps",
+                              "Your kernel does not support IOPS Block write limit or the cgroup "
+                              "is not mounted. Block I/O IOPS write limit discarded."},
+    };
+    if (s->blkio_weight > 0 && !cgroup_can("blkio/blkio.weight", "io") &&
+        !cgroup_can("blkio/blkio.bfq.weight", NULL)) {
+        warn(warnings, "Your kernel does not support Block I/O weight or the cgroup is not "
+                       "mounted. Weight discarded.");
+        s->blkio_weight = 0;
+        json_object_set_new(hc, "BlkioWeight", json_integer(0));
+    }
+    if (s->blkio_weight > 0 && (s->blkio_weight < 10 || s->blkio_weight > 1000))
+        return err_make(err, ERR_INVALID, 0, "Range of blkio weight is from 10 to 1000");
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        size_t kept = 0, dropped = 0;
+        bool can = cgroup_can(kinds[k].v1_file, "io") ||
+                   (k == BLKIO_WEIGHT && cgroup_can("blkio/blkio.bfq.weight_device", NULL));
+        for (size_t i = 0; i < s->n_blkio; i++) {
+            if (s->blkio[i].kind == k && !can) {
+                free(s->blkio[i].path);
+                dropped++;
+            } else {
+                s->blkio[kept++] = s->blkio[i];
+            }
+        }
+        s->n_blkio = kept;
+        if (dropped > 0) {
+            warn(warnings, kinds[k].warning);
+            json_object_set_new(hc, kinds[k].key, json_array());
+        }
+    }
+    return 0;
+}
+
+/* The checks that depend on the host: the CPU count, the CPUs and memory nodes of a cpuset,
+ * and what the host's cgroups can apply (dockerd drops what they cannot with a warning). */
 static int
 check_host_resources(struct container_create *req, const struct hostinfo *host, json_t *warnings,
                      struct err **err)
 {
     struct container_spec *s = &req->spec;
+    struct container_doc *doc = req->api_doc;
     int ncpu = host->ncpu > 0 ? host->ncpu : 1;
     if (s->nano_cpus < 0 || s->nano_cpus > (int64_t)ncpu * 1000000000)
         return err_make(err, ERR_INVALID, 0,
                         "Range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available",
                         ncpu, ncpu);
-    if (s->memory > 0 && s->memory_swap != -1 && !host_has_swap_limit()) {
-        json_array_append_new(warnings,
-                              json_string("Your kernel does not support swap limit capabilities "
-                                          "or the cgroup is not mounted. Memory limited without "
-                                          "swap."));
-        s->memory_swap = -1;
-        struct container_doc *doc = req->api_doc;
-        json_object_set_new(doc->host_config, "MemorySwap", json_integer(-1));
-    }
+    check_host_memory(s, doc->host_config, warnings);
+    if (check_host_cpu(s, doc->host_config, warnings, err) < 0 ||
+        check_host_blkio(s, doc->host_config, warnings, err) < 0)
+        return -1;
     return 0;
 }
 
@@ -626,6 +1236,158 @@ decode_networking(json_t *body, struct container_create *req, struct err **err)
     return 0;
 }
 
+/* VolumeDriver: only "local" volumes exist here; another driver fails as a missing plugin
+ * where a volume would be created with it (dockerd ignores it when there is none). */
+static int
+check_volume_driver(const struct container_create *req, struct err **err)
+{
+    const struct container_doc *doc = req->api_doc;
+    json_t *v = json_object_get(doc->host_config, "VolumeDriver");
+    const char *d = json_is_string(v) ? json_string_value(v) : "";
+    if (v != NULL && !json_is_string(v) && !json_is_null(v))
+        return err_make(err, ERR_INVALID, 0, "json: cannot unmarshal VolumeDriver");
+    if (*d == '\0' || strcmp(d, "local") == 0)
+        return 0;
+    for (size_t i = 0; i < req->n_mounts; i++)
+        if (req->mounts[i].type == MOUNT_VOLUME)
+            return err_make(err, ERR_NOT_FOUND, 0,
+                            "create %s: error looking up volume plugin %s: plugin \"%s\" not found",
+                            req->mounts[i].source != NULL ? req->mounts[i].source
+                                                          : req->mounts[i].destination,
+                            d, d);
+    return 0;
+}
+
+/* ---- references to other containers, looked up once the request is decoded ---- */
+
+/* The container ref names, borrowed; dockerd answers 400 when a container named in the
+ * HostConfig does not exist (a 404 would make the CLI pull the image). Lock held. */
+static struct container *
+find_other(struct engine *eng, const char *ref, struct err **err)
+{
+    struct err *nf = NULL;
+    struct container *c = store_find_container(&eng->store, ref, &nf);
+    if (c == NULL)
+        err_make(err, ERR_INVALID, 0, "%s", nf != NULL ? nf->msg : "No such container");
+    err_clear(&nf);
+    return c;
+}
+
+/* PidMode / IpcMode "container:<name>": the container must exist; the mode then names its
+ * full ID (as dockerd stores it), whose process is joined at start. Lock held. */
+static int
+resolve_mode(struct engine *eng, char **mode, json_t *hc, const char *key, struct err **err)
+{
+    if (*mode == NULL || strncmp(*mode, "container:", 10) != 0)
+        return 0;
+    struct container *other = find_other(eng, *mode + 10, err);
+    if (other == NULL)
+        return -1;
+    free(*mode);
+    *mode = xasprintf("container:%s", other->id);
+    json_object_set_new(hc, key, json_string(*mode));
+    return 0;
+}
+
+/* VolumesFrom "<container>[:ro|rw]": that container's mounts, read-only with "ro", else as
+ * they are there; a mount the request makes at the same place wins, except an anonymous
+ * volume (Config.Volumes), which the inherited mount replaces (registerMountPoints). Lock
+ * held. */
+static int
+resolve_volumes_from(struct engine *eng, struct container_create *req, const char *spec,
+                     struct err **err)
+{
+    if (*spec == '\0')
+        return err_make(err, ERR_INVALID, 0,
+                        "volumes-from specification cannot be an empty string");
+    cleanup_free char *name = xstrdup(spec);
+    char *mode = strchr(name, ':');
+    if (mode != NULL)
+        *mode++ = '\0';
+    bool ro = false;
+    for (char *save = NULL, *m = mode ? strtok_r(mode, ",", &save) : NULL; m;
+         m = strtok_r(NULL, ",", &save)) {
+        if (strcmp(m, "ro") != 0 && strcmp(m, "rw") != 0 && strcmp(m, "z") != 0 &&
+            strcmp(m, "Z") != 0)
+            return err_make(err, ERR_INVALID, 0, "invalid mode: %s", strchr(spec, ':') + 1);
+        ro = ro || strcmp(m, "ro") == 0;
+    }
+    struct container *from = find_other(eng, name, err);
+    if (from == NULL)
+        return -1;
+    for (size_t i = 0; i < from->n_mounts; i++) {
+        const struct mount *m = &from->mounts[i];
+        struct mount_req *slot = NULL;
+        for (size_t j = 0; j < req->n_mounts && slot == NULL; j++)
+            if (req->mounts[j].destination != NULL &&
+                strcmp(req->mounts[j].destination, m->destination) == 0)
+                slot = &req->mounts[j];
+        if (slot != NULL && !(slot->type == MOUNT_VOLUME && slot->source == NULL))
+            continue;
+        if (slot != NULL) {
+            mount_req_fini(slot);
+        } else {
+            req->mounts = xrealloc(req->mounts, (req->n_mounts + 1) * sizeof(*req->mounts));
+            slot = &req->mounts[req->n_mounts++];
+        }
+        *slot = (struct mount_req){
+            .type = m->type,
+            .source = xstrdup(m->type == MOUNT_VOLUME ? m->name : m->source),
+            .destination = xstrdup(m->destination),
+            .mode = xstrdup(m->type == MOUNT_TMPFS ? m->mode : ""),
+            .read_only = ro || !m->rw,
+        };
+    }
+    return 0;
+}
+
+/* Links "<container>[:alias]": the container must exist (dockerd checks it at create);
+ * honouring them is left to the driver: the process driver refuses them. */
+static int
+check_links(struct engine *eng, struct container_create *req, char **links, struct err **err)
+{
+    for (size_t i = 0; links != NULL && links[i] != NULL; i++) {
+        cleanup_free char *name = xstrdup(links[i]);
+        char *alias = strchr(name, ':');
+        if (alias != NULL)
+            *alias++ = '\0';
+        if (alias != NULL && strchr(alias, ':') != NULL)
+            return err_make(err, ERR_INVALID, 0, "bad format for links: %s", links[i]);
+        if (find_other(eng, name, err) == NULL)
+            return err_wrap(err, "could not get container for %s", name);
+    }
+    if (links != NULL && links[0] != NULL)
+        not_supported(&req->spec, "Links",
+                      "legacy links (their /etc/hosts entries and environment variables) are "
+                      "not set up; the linked container is reachable at 127.0.0.1, as every "
+                      "container shares the host's network");
+    return 0;
+}
+
+static int
+resolve_references(struct engine *eng, struct container_create *req, struct err **err)
+{
+    struct container_doc *doc = req->api_doc;
+    char **volumes_from = NULL, **links = NULL;
+    if (jsonx_strv(doc->host_config, "VolumesFrom", false, &volumes_from, err) < 0 ||
+        jsonx_strv(doc->host_config, "Links", false, &links, err) < 0) {
+        strv_free(volumes_from);
+        return -1;
+    }
+    pthread_mutex_lock(&eng->lock);
+    int rc = resolve_mode(eng, &req->spec.pid_mode, doc->host_config, "PidMode", err);
+    if (rc == 0)
+        rc = resolve_mode(eng, &req->spec.ipc_mode, doc->host_config, "IpcMode", err);
+    for (size_t i = 0; rc == 0 && volumes_from != NULL && volumes_from[i] != NULL; i++)
+        rc = resolve_volumes_from(eng, req, volumes_from[i], err);
+    if (rc == 0)
+        rc = check_links(eng, req, links, err);
+    pthread_mutex_unlock(&eng->lock);
+    strv_free(volumes_from);
+    strv_free(links);
+    return rc;
+}
+
 int
 container_doc_decode(const struct http_request *hreq, json_t *body, struct container_create *req,
                      struct err **err)
@@ -643,7 +1405,7 @@ container_doc_decode(const struct http_request *hreq, json_t *body, struct conta
                            err) < 0 ||
         decode_networking(body, req, err) < 0 ||
         api_decode_mounts(body, doc->host_config, req, err) < 0 ||
-        check_tmpfs_targets(req, err) < 0)
+        check_tmpfs_targets(req, err) < 0 || check_volume_driver(req, err) < 0)
         return -1;
     doc->config = json_deep_copy(body);
     json_object_del(doc->config, "HostConfig");
@@ -667,7 +1429,8 @@ api_container_create(struct http_request *req, void *app)
     }
     json_decref(body);
     json_t *warnings = json_array();
-    if (check_host_resources(&creq, &api->eng->host, warnings, &err) < 0) {
+    if (check_host_resources(&creq, &api->eng->host, warnings, &err) < 0 ||
+        resolve_references(api->eng, &creq, &err) < 0) {
         json_decref(warnings);
         container_create_fini(&creq);
         return api_error_response(&err);

@@ -13,6 +13,7 @@
 #include "base/strv.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "driver/driver.h"
 #include "engine/engine.h"
 #include "image/reference.h"
 
@@ -161,10 +162,14 @@ encode_inspect(struct api *api, const struct container *c)
     json_object_set_new(o, "Args", jsonx_from_strv_empty(c->args));
     json_object_set_new(o, "State", encode_state(c));
     json_object_set_new(o, "Image", json_string(c->image_id));
-    json_object_set_new(o, "ResolvConfPath", json_string(""));
-    json_object_set_new(o, "HostnamePath", json_string(""));
-    json_object_set_new(o, "HostsPath", json_string(""));
-    json_object_set_new(o, "LogPath", json_string(""));
+    struct driver_files files = {0};
+    if (c->driver->files != NULL)
+        c->driver->files(api->eng, c, &files);
+    json_object_set_new(o, "ResolvConfPath",
+                        json_string(files.resolv_conf ? files.resolv_conf : ""));
+    json_object_set_new(o, "HostnamePath", json_string(files.hostname ? files.hostname : ""));
+    json_object_set_new(o, "HostsPath", json_string(files.hosts ? files.hosts : ""));
+    json_object_set_new(o, "LogPath", json_string(files.log ? files.log : ""));
     json_object_set_new(o, "Name", json_string(c->name));
     json_object_set_new(o, "RestartCount", json_integer(c->state.restart_count));
     json_object_set_new(o, "Driver", json_string(api->backend->storage_driver));
@@ -175,8 +180,18 @@ encode_inspect(struct api *api, const struct container *c)
     json_object_set_new(o, "ExecIDs", json_null());
     json_object_set_new(o, "HostConfig",
                         doc && doc->host_config ? json_deep_copy(doc->host_config) : json_object());
-    json_object_set_new(o, "GraphDriver",
-                        json_pack("{s:{}, s:s}", "Data", "Name", api->backend->storage_driver));
+    json_t *graph = json_object();
+    const char *const dirs[][2] = {{"LowerDir", files.lower},
+                                   {"MergedDir", files.merged},
+                                   {"UpperDir", files.upper},
+                                   {"WorkDir", files.work}};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+        if (dirs[i][1] != NULL)
+            json_object_set_new(graph, dirs[i][0], json_string(dirs[i][1]));
+    json_object_set_new(
+        o, "GraphDriver",
+        json_pack("{s:o, s:s}", "Data", graph, "Name", api->backend->storage_driver));
+    driver_files_fini(&files);
     json_object_set_new(o, "Mounts", api_mounts_json(c));
     json_object_set_new(o, "Config", encode_config(c));
     json_object_set_new(o, "NetworkSettings", api_network_settings(c));

@@ -1,4 +1,5 @@
-/* Image endpoints: pull (synthetic), inspect, list, tag, remove, load, import, save. */
+/* Image endpoints: create (pulls are in api/distribution.c), inspect, list, tag, remove,
+ * load, import, save. */
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -17,21 +18,30 @@
 #include "image/archive_write.h"
 #include "image/reference.h"
 
-/* The familiar forms of an image's tags ("busybox:latest"). */
-json_t *
-api_image_repo_tags(const struct image *img)
+/* The familiar forms of an image's references: its tags ("busybox:latest"), or its digest
+ * references ("busybox@sha256:...", RepoDigests). */
+static json_t *
+image_refs(const struct image *img, bool digests)
 {
     json_t *a = json_array();
     for (size_t i = 0; img->tags[i] != NULL; i++) {
         struct reference r;
         if (reference_parse(img->tags[i], &r, NULL) < 0)
             continue;
-        char *f = reference_familiar(&r);
-        json_array_append_new(a, json_string(f));
-        free(f);
+        if ((r.tag == NULL) == digests) {
+            char *f = reference_familiar(&r);
+            json_array_append_new(a, json_string(f));
+            free(f);
+        }
         reference_fini(&r);
     }
     return a;
+}
+
+json_t *
+api_image_repo_tags(const struct image *img)
+{
+    return image_refs(img, false);
 }
 
 static json_t *
@@ -41,14 +51,25 @@ image_config_json(const struct image *img)
     json_t *exposed = json_object();
     for (size_t i = 0; c->exposed_ports != NULL && c->exposed_ports[i] != NULL; i++)
         json_object_set_new(exposed, c->exposed_ports[i], json_object());
-    return json_pack(
-        "{s:s, s:s, s:s, s:b, s:b, s:b, s:o, s:b, s:b, s:b, s:o, s:o, s:s, s:n, s:s,"
-        " s:o, s:n, s:o}",
+    json_t *volumes = c->volumes ? json_object() : json_null();
+    for (size_t i = 0; c->volumes != NULL && c->volumes[i] != NULL; i++)
+        json_object_set_new(volumes, c->volumes[i], json_object());
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:b, s:b, s:b, s:o, s:b, s:b, s:b, s:o, s:o, s:s, s:o, s:s,"
+        " s:o, s:o, s:o}",
         "Hostname", "", "Domainname", "", "User", c->user ? c->user : "", "AttachStdin", 0,
         "AttachStdout", 0, "AttachStderr", 0, "ExposedPorts", exposed, "Tty", 0, "OpenStdin", 0,
         "StdinOnce", 0, "Env", jsonx_from_strv(c->env), "Cmd", jsonx_from_strv(c->cmd), "Image", "",
-        "Volumes", "WorkingDir", c->working_dir ? c->working_dir : "", "Entrypoint",
-        jsonx_from_strv(c->entrypoint), "OnBuild", "Labels", jsonx_from_labels(&c->labels));
+        "Volumes", volumes, "WorkingDir", c->working_dir ? c->working_dir : "", "Entrypoint",
+        jsonx_from_strv(c->entrypoint), "OnBuild", jsonx_from_strv(c->onbuild), "Labels",
+        jsonx_from_labels(&c->labels));
+    if (c->stop_signal != NULL)
+        json_object_set_new(o, "StopSignal", json_string(c->stop_signal));
+    if (c->shell != NULL)
+        json_object_set_new(o, "Shell", jsonx_from_strv(c->shell));
+    if (c->health_test != NULL)
+        json_object_set_new(o, "Healthcheck", image_health_json(c));
+    return o;
 }
 
 struct http_response *
@@ -62,7 +83,7 @@ api_image_inspect(struct http_request *req, void *app)
     json_t *o = json_object();
     json_object_set_new(o, "Id", json_string(img->id));
     json_object_set_new(o, "RepoTags", api_image_repo_tags(img));
-    json_object_set_new(o, "RepoDigests", json_array());
+    json_object_set_new(o, "RepoDigests", image_refs(img, true));
     json_object_set_new(o, "Parent", json_string(img->parent ? img->parent : ""));
     json_object_set_new(o, "Comment", json_string(img->comment ? img->comment : ""));
     json_object_set_new(o, "Created", jsonx_time(img->created_ns));
@@ -157,9 +178,9 @@ api_image_list(struct http_request *req, void *app)
             continue;
         json_t *tags = api_image_repo_tags(img);
         json_array_append_new(
-            out, json_pack("{s:s, s:s, s:o, s:[], s:I, s:I, s:I, s:o, s:i}", "Id", img->id,
-                           "ParentId", "", "RepoTags", tags, "RepoDigests", "Created",
-                           (json_int_t)(img->created_ns / 1000000000), "Size",
+            out, json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:o, s:i}", "Id", img->id,
+                           "ParentId", "", "RepoTags", tags, "RepoDigests", image_refs(img, true),
+                           "Created", (json_int_t)(img->created_ns / 1000000000), "Size",
                            (json_int_t)img->size, "SharedSize", (json_int_t)-1, "Labels",
                            jsonx_from_labels(&img->config.labels), "Containers",
                            (int)store_image_users(&api->eng->store, img)));
@@ -225,34 +246,7 @@ api_image_create(struct http_request *req, void *app)
         err_make(&err, ERR_INVALID, 0, "fromImage or fromSrc is required");
         return api_error_response(&err);
     }
-    cleanup_free char *ref = tag && *tag && !strchr(from, '@')
-                                 ? xasprintf("%s%s%s", from, tag[0] == '@' ? "" : ":", tag)
-                                 : xstrdup(from);
-    struct reference r;
-    if (reference_parse(ref, &r, &err) < 0)
-        return api_error_response(&err);
-    cleanup_free char *familiar = reference_familiar(&r);
-    cleanup_free char *repo = reference_repo_familiar(&r);
-    cleanup_free char *tagname = xstrdup(r.tag ? r.tag : r.digest);
-    reference_fini(&r);
-    bool created;
-    if (engine_image_pull_synthetic(api->eng, ref, &created, &err) < 0)
-        return api_error_response(&err);
-    struct image *img = engine_image_get(api->eng, ref, &err);
-    if (img == NULL)
-        return api_error_response(&err);
-    struct pull_stream *p = xcalloc(1, sizeof(*p));
-    append_line(
-        p, json_pack("{s:s, s:s}", "status", "Pulling from synthetic registry", "id", tagname));
-    append_line(
-        p, json_pack("{s:s}", "status",
-                     created ? "Synthetic image created (no layers)" : "Image exists locally"));
-    cleanup_free char *done = xasprintf(
-        "Status: %s for %s", created ? "Downloaded newer image" : "Image is up to date", familiar);
-    append_line(p, json_pack("{s:s}", "status", done));
-    (void)repo;
-    image_unref(img);
-    return http_response_stream(200, "application/json", pull_produce, p, pull_free);
+    return api_image_pull(api, req, from, tag); /* api/distribution.c */
 }
 
 struct http_response *
@@ -407,6 +401,37 @@ image_import(struct api *api, struct http_request *req)
     return http_response_stream(200, "application/json", pull_produce, p, pull_free);
 }
 
+/* The keys of a JSON object (ExposedPorts, Volumes) as a list. */
+static int
+object_keys(json_t *body, const char *key, char ***out, struct err **err)
+{
+    json_t *o = json_object_get(body, key);
+    if (o == NULL || json_is_null(o))
+        return 0;
+    if (!json_is_object(o))
+        return err_make(err, ERR_INVALID, 0, "json: cannot unmarshal %s: object expected", key);
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) *out = strv_append(*out, k);
+    return 0;
+}
+
+static int
+commit_body_config(json_t *body, struct image_config *c, struct err **err)
+{
+    if (jsonx_strv(body, "Env", false, &c->env, err) < 0 ||
+        jsonx_strv(body, "Cmd", true, &c->cmd, err) < 0 ||
+        jsonx_strv(body, "Entrypoint", true, &c->entrypoint, err) < 0 ||
+        jsonx_string(body, "User", &c->user, err) < 0 ||
+        jsonx_string(body, "WorkingDir", &c->working_dir, err) < 0 ||
+        jsonx_string(body, "StopSignal", &c->stop_signal, err) < 0 ||
+        jsonx_labels(body, "Labels", &c->labels, err) < 0 ||
+        object_keys(body, "ExposedPorts", &c->exposed_ports, err) < 0 ||
+        object_keys(body, "Volumes", &c->volumes, err) < 0)
+        return -1;
+    return 0;
+}
+
 struct http_response *
 api_commit(struct http_request *req, void *app)
 {
@@ -417,22 +442,44 @@ api_commit(struct http_request *req, void *app)
         err_make(&err, ERR_INVALID, 0, "No container name or ID supplied");
         return api_error_response(&err);
     }
+    /* The body: a container config whose fields override the container's. */
+    struct image_config over = {0};
+    bool has_over = false;
     if (req->body.len > 0) {
         json_t *body = json_loadb(req->body.data, req->body.len, 0, NULL);
-        bool empty = json_is_null(body) || (json_is_object(body) && json_object_size(body) == 0);
-        json_decref(body);
-        if (!empty) {
-            /* A config override in the body is not merged yet: say so rather than drop it. */
-            err_make(&err, ERR_UNSUPPORTED, 0,
-                     "a config in the commit body is not supported yet: use changes");
+        if (json_is_object(body)) {
+            has_over = true;
+            if (commit_body_config(body, &over, &err) < 0) {
+                json_decref(body);
+                image_config_fini(&over);
+                return api_error_response(&err);
+            }
+        } else if (!json_is_null(body)) {
+            json_decref(body);
+            err_make(&err, ERR_INVALID, 0, "invalid JSON body: expected an object");
             return api_error_response(&err);
         }
+        json_decref(body);
+    }
+    bool pause = true;
+    if (http_query_bool(req, "pause", true, &pause, &err) < 0) {
+        image_config_fini(&over);
+        return api_error_response(&err);
     }
     cleanup_free char *ref = api_query_repo_tag(req);
     char **changes = http_query_all(req, "changes");
     char id[72];
+    /* pause (the default): a running container is frozen while its changes are read, as
+     * dockerd does; one that is not running (or already paused) is left as it is. */
+    struct err *perr = NULL;
+    bool paused = pause && engine_container_pause(api->eng, container, &perr) == 0;
+    err_clear(&perr);
     int rc = engine_container_commit(api->eng, container, ref, http_query(req, "comment"),
-                                     http_query(req, "author"), changes, id, &err);
+                                     http_query(req, "author"), changes, has_over ? &over : NULL,
+                                     id, &err);
+    if (paused && engine_container_unpause(api->eng, container, &perr) < 0)
+        err_clear(&perr);
+    image_config_fini(&over);
     strv_free(changes);
     if (rc < 0)
         return api_error_response(&err);

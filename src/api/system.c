@@ -10,6 +10,7 @@
 #include "base/timeutil.h"
 #include "base/version.h"
 #include "driver/driver.h"
+#include "engine/distribution.h"
 #include "engine/engine.h"
 
 struct http_response *
@@ -220,10 +221,14 @@ api_auth(struct http_request *req, void *app)
         json_decref(body);
         return api_error_response(&err);
     }
-    /* Kept in memory for later pulls of this registry. Verifying them against the registry
-     * comes with the registry client; until then every login is accepted, as the seed does. */
-    creds_put(api->eng->creds, server, user, pass, token);
+    /* Checked against the registry, then kept in memory for its pulls and pushes. */
+    char *identity = NULL;
+    int rc = engine_registry_login(api->eng, server, user, pass, token, &identity, &err);
     json_decref(body);
-    return http_response_json(
-        200, json_pack("{s:s, s:s}", "Status", "Login Succeeded", "IdentityToken", ""));
+    if (rc < 0)
+        return api_error_response(&err);
+    json_t *answer = json_pack("{s:s, s:s}", "IdentityToken", identity ? identity : "", "Status",
+                               "Login Succeeded");
+    free(identity);
+    return http_response_json(200, answer);
 }

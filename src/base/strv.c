@@ -93,3 +93,23 @@ strv_env_get(char *const *env, const char *key)
             return env[i] + k + 1;
     return NULL;
 }
+
+char *
+strv_join(char *const *v, const char *sep)
+{
+    size_t len = 1, n = strv_len(v), seplen = strlen(sep);
+    for (size_t i = 0; i < n; i++)
+        len += strlen(v[i]) + (i > 0 ? seplen : 0);
+    char *out = xmalloc(len), *p = out;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            memcpy(p, sep, seplen);
+            p += seplen;
+        }
+        size_t l = strlen(v[i]);
+        memcpy(p, v[i], l);
+        p += l;
+    }
+    *p = '\0';
+    return out;
+}

@@ -13,6 +13,8 @@ char **strv_dup(char *const *v);
 void strv_free(char **v);
 /* Appends a copy of s (v may be NULL). Returns the new array. */
 char **strv_append(char **v, const char *s);
+/* The elements joined with sep (a new string; "" for an empty or NULL list). */
+char *strv_join(char *const *v, const char *sep);
 bool strv_contains(char *const *v, const char *s);
 /*
  * Merges KEY=VALUE lists the way dockerd merges image and container Env: the entries of over

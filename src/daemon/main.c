@@ -15,6 +15,7 @@
 #include "engine/engine.h"
 #include "http/listener.h"
 #include "http/server.h"
+#include "image/registry.h"
 
 enum {
     MAX_BODY = 16 * 1024 * 1024, /* buffered JSON bodies; archives and tars will stream */
@@ -70,6 +71,11 @@ run(const struct options *opt)
         process_driver_set_status(err->msg);
         err_clear(&err);
     }
+    /* Pulls: real ones; synthetic only where allowed (engine/distribution.h). */
+    struct registry_config registries = {.insecure = opt->insecure_registries,
+                                         .certs_dir = opt->registry_certs_dir};
+    eng->registries = &registries;
+    eng->synthetic_pulls = options_synthetic_pulls(opt);
     struct api api = {.eng = eng, .backend = backend};
     char spool_dir[4096];
     snprintf(spool_dir, sizeof(spool_dir), "%s/tmp", opt->data_root);

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/strv.h"
 #include "base/xalloc.h"
+#include "image/registry.h"
 
 const char *
 options_usage(void)
@@ -24,6 +26,15 @@ options_usage(void)
            "  -l, --log-level LEVEL  debug, info, warn, error or fatal (default info)\n"
            "      --driver DRIVER    auto, process or synthetic (default auto: the best driver\n"
            "                         available; the process driver is not built yet)\n"
+           "      --offline-pulls MODE  error or synthetic: what a pull does when the registry\n"
+           "                         cannot be reached (default synthetic with --driver\n"
+           "                         synthetic, error otherwise)\n"
+           "      --insecure-registry REGISTRY  a registry (host[:port] or CIDR) reached without\n"
+           "                         TLS verification, or over plain HTTP (repeatable;\n"
+           "                         127.0.0.0/8 always is)\n"
+           "      --registry-certs-dir DIR  per-registry CAs and client certificates, as\n"
+           "                         DIR/<host:port>/{*.crt,*.cert,*.key} (default\n"
+           "                         /etc/docker/certs.d, as dockerd)\n"
            "  -v, --version          print the version and exit\n"
            "  -h, --help             print this help and exit\n"
            "\n"
@@ -63,6 +74,8 @@ options_fini(struct options *o)
         free(o->hosts[i]);
     free(o->data_root);
     free(o->runtime);
+    strv_free(o->insecure_registries);
+    free(o->registry_certs_dir);
     memset(o, 0, sizeof(*o));
 }
 
@@ -77,6 +90,9 @@ options_parse(int argc, char **argv, bool is_root, struct options *out, struct e
         {"help", no_argument, NULL, 'h'},
         {"driver", required_argument, NULL, 'D'},
         {"runtime", required_argument, NULL, 'R'},
+        {"offline-pulls", required_argument, NULL, 'O'},
+        {"insecure-registry", required_argument, NULL, 'I'},
+        {"registry-certs-dir", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0},
     };
     struct options o = {.action = OPTIONS_RUN, .log_level = LOG_LEVEL_INFO};
@@ -128,6 +144,37 @@ options_parse(int argc, char **argv, bool is_root, struct options *out, struct e
             free(o.runtime);
             o.runtime = xstrdup(optarg);
             break;
+        case 'O':
+            if (strcmp(optarg, "error") == 0)
+                o.offline_pulls = OPTIONS_OFFLINE_ERROR;
+            else if (strcmp(optarg, "synthetic") == 0)
+                o.offline_pulls = OPTIONS_OFFLINE_SYNTHETIC;
+            else {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0,
+                                "unknown --offline-pulls mode \"%s\" (error or synthetic)", optarg);
+            }
+            break;
+        case 'I': {
+            char *one[] = {optarg, NULL};
+            const char *bad = NULL;
+            if (!registry_check_insecure(one, &bad)) {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0,
+                                "invalid --insecure-registry \"%s\": a host[:port] or a CIDR",
+                                optarg);
+            }
+            o.insecure_registries = strv_append(o.insecure_registries, optarg);
+            break;
+        }
+        case 'C':
+            if (*optarg == '\0') {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0, "--registry-certs-dir must not be empty");
+            }
+            free(o.registry_certs_dir);
+            o.registry_certs_dir = xstrdup(optarg);
+            break;
         case 'v':
             o.action = OPTIONS_VERSION;
             break;
@@ -150,6 +197,15 @@ options_parse(int argc, char **argv, bool is_root, struct options *out, struct e
         o.hosts[o.n_hosts++] = default_host(is_root);
     if (o.data_root == NULL)
         o.data_root = default_data_root(is_root);
+    if (o.registry_certs_dir == NULL)
+        o.registry_certs_dir = xstrdup("/etc/docker/certs.d");
     *out = o;
     return 0;
+}
+
+bool
+options_synthetic_pulls(const struct options *o)
+{
+    return o->offline_pulls == OPTIONS_OFFLINE_SYNTHETIC ||
+           (o->offline_pulls == OPTIONS_OFFLINE_DEFAULT && o->driver == OPTIONS_DRIVER_SYNTHETIC);
 }

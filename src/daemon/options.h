@@ -15,6 +15,9 @@ enum { OPTIONS_MAX_HOSTS = 16 };
 
 enum options_action { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION };
 enum options_driver { OPTIONS_DRIVER_AUTO, OPTIONS_DRIVER_PROCESS, OPTIONS_DRIVER_SYNTHETIC };
+/* --offline-pulls: what a pull does when the registry cannot be reached. DEFAULT: synthetic
+ * with --driver synthetic, an error otherwise. */
+enum options_offline { OPTIONS_OFFLINE_DEFAULT, OPTIONS_OFFLINE_ERROR, OPTIONS_OFFLINE_SYNTHETIC };
 
 struct options {
     enum options_action action;
@@ -24,7 +27,13 @@ struct options {
     enum log_level log_level;
     enum options_driver driver;
     char *runtime; /* --runtime: an OCI runtime name or path (owned), or NULL: probe */
+    enum options_offline offline_pulls;
+    char **insecure_registries; /* --insecure-registry values, NULL-ended (owned) */
+    char *registry_certs_dir;   /* --registry-certs-dir (owned), default /etc/docker/certs.d */
 };
+
+/* True when pulls from an unreachable registry become synthetic pulls. */
+bool options_synthetic_pulls(const struct options *o);
 
 /* Exit codes of sockerlessd. */
 enum {

@@ -1,6 +1,7 @@
 #include "driver/driver.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 
 ssize_t
 exec_io_no_stdin(void *ctx, char *buf, size_t len)
@@ -18,4 +19,17 @@ driver_chain_pick(const struct driver *const *chain, struct engine *eng, const s
         if (chain[i]->owns(chain[i], eng, c))
             return chain[i];
     return NULL;
+}
+
+void
+driver_files_fini(struct driver_files *f)
+{
+    free(f->resolv_conf);
+    free(f->hostname);
+    free(f->hosts);
+    free(f->log);
+    free(f->lower);
+    free(f->merged);
+    free(f->upper);
+    free(f->work);
 }

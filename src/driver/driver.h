@@ -34,12 +34,22 @@ struct exec_io {
     void (*cancel_stdin)(void *ctx);
 };
 
+/* Where a driver keeps a container's files, for inspect (malloc'd strings, NULL: none). */
+struct driver_files {
+    char *resolv_conf, *hostname, *hosts, *log; /* ResolvConfPath ... LogPath */
+    char *lower, *merged, *upper, *work;        /* GraphDriver.Data */
+};
+void driver_files_fini(struct driver_files *f);
+
 struct driver {
     const char *name;
     /* True when this driver can run c. */
     bool (*owns)(const struct driver *d, struct engine *eng, const struct container *c);
     /* False when the driver cannot run anything on this machine (NULL: always ready). */
     bool (*ready)(void);
+    /* At create, once the driver is picked: refuses what it cannot honour in c's spec
+     * (ERR_INVALID). NULL: everything is accepted. Called with the engine lock held. */
+    int (*validate)(const struct container *c, struct err **err);
     /* Lifecycle. stop sends signal, then SIGKILL after timeout_s (-1: wait forever). */
     int (*start)(struct engine *eng, struct container *c, struct err **err);
     int (*stop)(struct engine *eng, struct container *c, int signal, int timeout_s,
@@ -70,6 +80,8 @@ struct driver {
     int (*stats)(struct engine *eng, struct container *c, struct proc_stats *out, struct err **err);
     int (*changes)(struct engine *eng, struct container *c, struct rootfs_change **out, size_t *n,
                    struct err **err);
+    /* Inspect's paths for c (engine lock held: no engine calls). NULL: none. */
+    void (*files)(struct engine *eng, const struct container *c, struct driver_files *out);
     /* docker commit: the container's filesystem changes as a layer tar written to out_fd.
      * NULL: the driver has no filesystem layers (synthetic: a commit adds no layer). */
     int (*diff_tar)(struct engine *eng, struct container *c, int out_fd, struct err **err);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "base/log.h"
 #include "base/strv.h"
 #include "base/xalloc.h"
+#include "driver/driver.h"
 #include "engine/container.h"
 #include "engine/engine.h"
 #include "engine/volume.h"
@@ -826,6 +828,12 @@ user_mounts(const struct container *c, const struct oci_paths *paths, const char
         json_array_append_new(o, json_string("rprivate"));
         json_array_append_new(list, mount_json(files[i][0], "bind", files[i][1], o));
     }
+    /* IpcMode host (or a donor's host IPC): the host's /dev/shm, as dockerd's IpcMounts */
+    bool host_ipc =
+        (s->ipc_mode != NULL && strcmp(s->ipc_mode, "host") == 0) || paths->joins.ipc_host;
+    if (host_ipc && !has_dest(list, "/dev/shm") && labels_get(&s->tmpfs, "/dev/shm") == NULL)
+        json_array_append_new(
+            list, mount_json("/dev/shm", "bind", "/dev/shm", opts_json("rbind", "rprivate", NULL)));
     int rc = 0;
     for (size_t i = 0; i < s->tmpfs.n && rc == 0; i++)
         rc = add_tmpfs(list, s->tmpfs.keys[i], s->tmpfs.values[i], false, err);
@@ -886,12 +894,15 @@ default_mounts(const struct container *c, const struct oci_paths *paths, json_t 
                 : NULL,
     };
     bool own_dev = has_dest(own, "/dev");
+    /* IpcMode none: no /dev/shm at all */
+    bool no_shm = s->ipc_mode != NULL && strcmp(s->ipc_mode, "none") == 0;
     json_t *out = json_array();
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         if (v[i] == NULL)
             continue;
         const char *dest = json_string_value(json_object_get(v[i], "destination"));
-        if (has_dest(own, dest) || (own_dev && strncmp(dest, "/dev/", 5) == 0))
+        if (has_dest(own, dest) || (own_dev && strncmp(dest, "/dev/", 5) == 0) ||
+            (no_shm && strcmp(dest, "/dev/shm") == 0))
             json_decref(v[i]);
         else
             json_array_append_new(out, v[i]);
@@ -971,8 +982,46 @@ host_devices(const char *dir, int depth, json_t *devs)
         closedir(d);
 }
 
-/* linux.devices and the cgroup device rules (WithDevices): Docker's default rules and the
- * requested devices, or every host device and no restriction when privileged. */
+/* One number of a rule: digits or "*" (-1), up to end; false when it is neither. */
+static bool
+rule_number(const char *p, const char *end, long long *out)
+{
+    if (end - p == 1 && *p == '*')
+        return *out = -1, true;
+    if (end == p || end - p > 18)
+        return false;
+    long long v = 0;
+    for (; p < end; p++) {
+        if (!isdigit((unsigned char)*p))
+            return false;
+        v = v * 10 + (*p - '0');
+    }
+    *out = v;
+    return true;
+}
+
+bool
+oci_device_rule_parse(const char *rule, struct oci_device_rule *out)
+{
+    /* ^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$ */
+    struct oci_device_rule r = {.type = {rule[0], '\0'}};
+    if (strchr("acb", rule[0]) == NULL || rule[0] == '\0' || rule[1] != ' ')
+        return false;
+    const char *maj = rule + 2, *colon = strchr(maj, ':');
+    const char *min = colon != NULL ? colon + 1 : NULL, *sp = min ? strchr(min, ' ') : NULL;
+    if (sp == NULL || !rule_number(maj, colon, &r.major) || !rule_number(min, sp, &r.minor))
+        return false;
+    size_t n = strlen(sp + 1);
+    if (n < 1 || n > 3 || strspn(sp + 1, "rwm") != n)
+        return false;
+    memcpy(r.access, sp + 1, n + 1);
+    *out = r;
+    return true;
+}
+
+/* linux.devices and the cgroup device rules (WithDevices): Docker's default rules, the
+ * requested devices and DeviceCgroupRules, or every host device and no restriction when
+ * privileged. */
 static int
 devices_json(const struct container_spec *s, json_t **devs_out, json_t **rules_out,
              struct err **err)
@@ -1001,6 +1050,16 @@ devices_json(const struct container_spec *s, json_t **devs_out, json_t **rules_o
             return -1;
         }
     }
+    for (size_t i = 0; !s->privileged && s->device_cgroup_rules && s->device_cgroup_rules[i]; i++) {
+        struct oci_device_rule r;
+        if (!oci_device_rule_parse(s->device_cgroup_rules[i], &r)) {
+            json_decref(devs);
+            json_decref(rules);
+            return err_make(err, ERR_INVALID, 0, "invalid device cgroup rule format: '%s'",
+                            s->device_cgroup_rules[i]);
+        }
+        json_array_append_new(rules, device_rule(true, r.type, r.major, r.minor, r.access));
+    }
     *devs_out = devs;
     *rules_out = rules;
     return 0;
@@ -1009,15 +1068,28 @@ devices_json(const struct container_spec *s, json_t **devs_out, json_t **rules_o
 /* ---- linux ---- */
 
 static json_t *
-resources_json(const struct container_spec *s, json_t *rules)
+memory_json(const struct container_spec *s)
 {
-    json_t *r = json_pack("{s:o}", "devices", rules);
+    json_t *m = json_object();
     if (s->memory > 0) {
-        json_t *m = json_pack("{s:I}", "limit", (json_int_t)s->memory);
+        json_object_set_new(m, "limit", json_integer(s->memory));
         if (s->memory_swap != 0)
             json_object_set_new(m, "swap", json_integer(s->memory_swap));
-        json_object_set_new(r, "memory", m);
     }
+    if (s->memory_reservation > 0)
+        json_object_set_new(m, "reservation", json_integer(s->memory_reservation));
+    if (s->kernel_tcp > 0)
+        json_object_set_new(m, "kernelTCP", json_integer(s->kernel_tcp));
+    if (s->has_swappiness)
+        json_object_set_new(m, "swappiness", json_integer(s->memory_swappiness));
+    if (s->oom_kill_disable)
+        json_object_set_new(m, "disableOOMKiller", json_true());
+    return m;
+}
+
+static json_t *
+cpu_json(const struct container_spec *s)
+{
     /* getCPUResources: NanoCpus as a quota over a 100 ms period */
     json_t *cpu = json_object();
     if (s->cpu_shares > 0)
@@ -1030,10 +1102,71 @@ resources_json(const struct container_spec *s, json_t *rules)
         json_object_set_new(cpu, "period", json_integer(s->cpu_period));
     if (s->cpu_quota != 0)
         json_object_set_new(cpu, "quota", json_integer(s->cpu_quota));
-    if (json_object_size(cpu) > 0)
-        json_object_set_new(r, "cpu", cpu);
-    else
-        json_decref(cpu);
+    if (s->cpu_rt_period != 0)
+        json_object_set_new(cpu, "realtimePeriod", json_integer(s->cpu_rt_period));
+    if (s->cpu_rt_runtime != 0)
+        json_object_set_new(cpu, "realtimeRuntime", json_integer(s->cpu_rt_runtime));
+    if (s->cpuset_cpus != NULL && *s->cpuset_cpus != '\0')
+        json_object_set_new(cpu, "cpus", json_string(s->cpuset_cpus));
+    if (s->cpuset_mems != NULL && *s->cpuset_mems != '\0')
+        json_object_set_new(cpu, "mems", json_string(s->cpuset_mems));
+    return cpu;
+}
+
+/* blockIO (getBlkioWeightDevices, getBlkioThrottleDevices): each device by the major and
+ * minor numbers of its path, looked up now, as dockerd does when the container starts. */
+static json_t *
+blkio_json(const struct container_spec *s, struct err **err)
+{
+    static const char *const keys[] = {
+        [BLKIO_WEIGHT] = "weightDevice",
+        [BLKIO_READ_BPS] = "throttleReadBpsDevice",
+        [BLKIO_WRITE_BPS] = "throttleWriteBpsDevice",
+        [BLKIO_READ_IOPS] = "throttleReadIOPSDevice",
+        [BLKIO_WRITE_IOPS] = "throttleWriteIOPSDevice",
+    };
+    json_t *b = json_object();
+    if (s->blkio_weight > 0)
+        json_object_set_new(b, "weight", json_integer(s->blkio_weight));
+    for (size_t i = 0; i < s->n_blkio; i++) {
+        const struct container_blkio *d = &s->blkio[i];
+        struct stat st;
+        if (stat(d->path, &st) < 0) {
+            int saved = errno;
+            json_decref(b);
+            return err_make(err, ERR_INVALID, saved, "stat %s: %s", d->path, strerror(saved)), NULL;
+        }
+        json_t *list = json_object_get(b, keys[d->kind]);
+        if (list == NULL) {
+            list = json_array();
+            json_object_set_new(b, keys[d->kind], list);
+        }
+        json_array_append_new(
+            list, json_pack("{s:I, s:I, s:I}", "major", (json_int_t)major(st.st_rdev), "minor",
+                            (json_int_t)minor(st.st_rdev),
+                            d->kind == BLKIO_WEIGHT ? "weight" : "rate", (json_int_t)d->value));
+    }
+    return b;
+}
+
+/* linux.resources; takes rules (the device cgroup rules). */
+static json_t *
+resources_json(const struct container_spec *s, json_t *rules, struct err **err)
+{
+    json_t *blkio = blkio_json(s, err);
+    if (blkio == NULL) {
+        json_decref(rules);
+        return NULL;
+    }
+    json_t *r = json_pack("{s:o}", "devices", rules);
+    json_t *parts[] = {memory_json(s), cpu_json(s), blkio};
+    const char *names[] = {"memory", "cpu", "blockIO"};
+    for (size_t i = 0; i < 3; i++) {
+        if (json_object_size(parts[i]) > 0)
+            json_object_set_new(r, names[i], parts[i]);
+        else
+            json_decref(parts[i]);
+    }
     if (s->pids_limit > 0)
         json_object_set_new(r, "pids", json_pack("{s:I}", "limit", (json_int_t)s->pids_limit));
     return r;
@@ -1055,18 +1188,57 @@ host_cgroup2(void)
     return statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-static json_t *
-namespaces_json(bool new_netns)
+static bool
+mode_is(const char *mode, const char *want)
 {
+    return mode != NULL && strcmp(mode, want) == 0;
+}
+
+static bool
+mode_is_container(const char *mode)
+{
+    return mode != NULL && strncmp(mode, "container:", 10) == 0;
+}
+
+/* A namespace of type, joined when pid > 0. */
+static json_t *
+namespace_json(const char *type, pid_t pid)
+{
+    json_t *ns = json_pack("{s:s}", "type", type);
+    if (pid > 0) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, type);
+        json_object_set_new(ns, "path", json_string(path));
+    }
+    return ns;
+}
+
+/* WithNamespaces: a namespace of its own for each kind unless the mode shares the host's
+ * (no entry) or another container's (its process's /proc/<pid>/ns path). */
+static json_t *
+namespaces_json(const struct container_spec *s, const struct oci_paths *paths, struct err **err)
+{
+    const struct oci_joins *j = &paths->joins;
+    if ((mode_is_container(s->pid_mode) && j->pid <= 0) ||
+        (mode_is_container(s->ipc_mode) && j->ipc <= 0 && !j->ipc_host))
+        return err_make(err, ERR_CONFLICT, 0, "no process to share namespaces with"), NULL;
     /* Without a network namespace of its own the container shares the host's network (the
      * process driver's choice until it sets up networks): only --network none gets one. */
     json_t *ns = json_array();
-    const char *types[] = {
-        "mount", new_netns ? "network" : NULL,    "uts", "pid",
-        "ipc",   host_cgroup2() ? "cgroup" : NULL}; /* cgroup v2: private, as dockerd */
-    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-        if (types[i] != NULL)
-            json_array_append_new(ns, json_pack("{s:s}", "type", types[i]));
+    json_array_append_new(ns, namespace_json("mount", 0));
+    if (paths->new_netns)
+        json_array_append_new(ns, namespace_json("network", 0));
+    if (!s->uts_host)
+        json_array_append_new(ns, namespace_json("uts", 0));
+    if (!mode_is(s->pid_mode, "host"))
+        json_array_append_new(ns, namespace_json("pid", j->pid));
+    if (!mode_is(s->ipc_mode, "host") && !j->ipc_host)
+        json_array_append_new(ns, namespace_json("ipc", j->ipc));
+    /* cgroup v2: private by default, as dockerd; v1: the host's unless asked */
+    bool cgroupns = mode_is(s->cgroupns_mode, "private") ||
+                    ((s->cgroupns_mode == NULL || *s->cgroupns_mode == '\0') && host_cgroup2());
+    if (cgroupns)
+        json_array_append_new(ns, namespace_json("cgroup", 0));
     return ns;
 }
 
@@ -1098,22 +1270,34 @@ linux_json(const struct container *c, const struct oci_paths *paths, const char 
            struct err **err)
 {
     const struct container_spec *s = &c->spec;
-    json_t *devs, *rules;
-    json_t *sysctl = sysctl_json(s, paths->new_netns, err);
-    if (sysctl == NULL)
-        return NULL;
-    if (devices_json(s, &devs, &rules, err) < 0) {
+    json_t *devs = NULL, *rules = NULL;
+    json_t *ns = namespaces_json(s, paths, err);
+    json_t *sysctl = ns != NULL ? sysctl_json(s, paths->new_netns, err) : NULL;
+    if (sysctl == NULL || devices_json(s, &devs, &rules, err) < 0) {
+        json_decref(ns);
         json_decref(sysctl);
+        return NULL;
+    }
+    json_t *res = resources_json(s, rules, err);
+    if (res == NULL) {
+        json_decref(ns);
+        json_decref(sysctl);
+        json_decref(devs);
         return NULL;
     }
     json_t *l = json_object();
     if (json_object_size(sysctl) > 0)
         json_object_set(l, "sysctl", sysctl);
     json_decref(sysctl);
-    json_object_set_new(l, "resources", resources_json(s, rules));
-    if (paths->cgroups_path != NULL)
+    json_object_set_new(l, "resources", res);
+    if (s->cgroup_parent != NULL && *s->cgroup_parent != '\0') {
+        char *cg = oci_cgroups_path(c);
+        json_object_set_new(l, "cgroupsPath", json_string(cg));
+        free(cg);
+    } else if (paths->cgroups_path != NULL) {
         json_object_set_new(l, "cgroupsPath", json_string(paths->cgroups_path));
-    json_object_set_new(l, "namespaces", namespaces_json(paths->new_netns));
+    }
+    json_object_set_new(l, "namespaces", ns);
     if (json_array_size(devs) > 0)
         json_object_set(l, "devices", devs);
     json_decref(devs);
@@ -1155,9 +1339,104 @@ oci_spec_container(const struct container *c, const struct oci_user *user,
     json_t *root = json_pack("{s:s}", "path", paths->rootfs);
     if (s->read_only)
         json_object_set_new(root, "readonly", json_true());
-    return json_pack("{s:s, s:o, s:o, s:s, s:o, s:o}", "ociVersion", "1.0.2-dev", "process", proc,
-                     "root", root, "hostname", s->hostname != NULL ? s->hostname : "", "mounts",
-                     mounts, "linux", lx);
+    json_t *spec = json_pack("{s:s, s:o, s:o, s:o, s:o}", "ociVersion", "1.0.2-dev", "process",
+                             proc, "root", root, "mounts", mounts, "linux", lx);
+    /* UTSMode host: no namespace of its own, so no hostname to set (runc refuses one) */
+    if (!s->uts_host)
+        json_object_set_new(spec, "hostname", json_string(s->hostname != NULL ? s->hostname : ""));
+    if (s->annotations.n > 0) {
+        json_t *a = json_object();
+        for (size_t i = 0; i < s->annotations.n; i++)
+            json_object_set_new(a, s->annotations.keys[i], json_string(s->annotations.values[i]));
+        json_object_set_new(spec, "annotations", a);
+    }
+    return spec;
+}
+
+/* ---- what a container shares, where its cgroup is, what cannot be honoured ---- */
+
+/* The running process of the container ref names, for a "container:" mode. Lock held. */
+static pid_t
+join_pid(struct engine *eng, const struct container *c, const char *ref, const char **ipc_mode,
+         struct err **err)
+{
+    const struct container *d = store_find_container(&eng->store, ref, err);
+    if (d == NULL)
+        return -1;
+    if (d->state.status == CONTAINER_RESTARTING)
+        return err_make(err, ERR_CONFLICT, 0,
+                        "Container %s is restarting, wait until the container is running", d->id);
+    /* a container of another driver has no process whose namespaces could be joined */
+    if (!container_is_running(d) || d->state.pid <= 0 || d->driver != c->driver)
+        return err_make(err, ERR_CONFLICT, 0, "container %s is not running", d->id);
+    *ipc_mode = d->spec.ipc_mode;
+    return d->state.pid;
+}
+
+int
+oci_joins_resolve(struct engine *eng, const struct container *c, struct oci_joins *out,
+                  struct err **err)
+{
+    const struct container_spec *s = &c->spec;
+    struct oci_joins j = {0};
+    const char *donor_ipc = NULL;
+    int rc = 0;
+    pthread_mutex_lock(&eng->lock);
+    if (mode_is_container(s->pid_mode)) {
+        j.pid = join_pid(eng, c, s->pid_mode + 10, &donor_ipc, err);
+        rc = j.pid < 0 ? -1 : 0;
+    }
+    if (rc == 0 && mode_is_container(s->ipc_mode)) {
+        const char *ref = s->ipc_mode + 10;
+        j.ipc = join_pid(eng, c, ref, &donor_ipc, err);
+        if (j.ipc < 0) {
+            rc = err_wrap(err, "can't join IPC of container %s", ref);
+        } else if (mode_is(donor_ipc, "host")) {
+            j.ipc = 0;
+            j.ipc_host = true;
+        } else if (!mode_is(donor_ipc, "shareable")) {
+            /* dockerd shares only the IPC of a container created to share it */
+            rc = err_make(err, ERR_CONFLICT, 0,
+                          "can't join IPC of container %s: non-shareable IPC (hint: use "
+                          "IpcMode:shareable for the donor container)",
+                          ref);
+        }
+    }
+    pthread_mutex_unlock(&eng->lock);
+    if (rc == 0)
+        *out = j;
+    return rc;
+}
+
+char *
+oci_cgroups_path(const struct container *c)
+{
+    const char *parent = c->spec.cgroup_parent;
+    if (parent == NULL || *parent == '\0')
+        return xasprintf("/sockerless/%s", c->id);
+    /* filepath.Join: one slash between the parent and the ID */
+    size_t n = strlen(parent);
+    while (n > 1 && parent[n - 1] == '/')
+        n--;
+    return xasprintf("%.*s%s%s", (int)n, parent, parent[n - 1] == '/' ? "" : "/", c->id);
+}
+
+int
+oci_spec_validate(const struct container *c, struct err **err)
+{
+    const struct container_spec *s = &c->spec;
+    if (s->unsupported != NULL && s->unsupported[0] != NULL)
+        return err_make(err, ERR_INVALID, 0, "%s", s->unsupported[0]);
+    const char *rt = s->runtime;
+    const char *in_use = process_driver_runtime();
+    if (rt == NULL || *rt == '\0' || in_use == NULL)
+        return 0;
+    const char *base = strrchr(in_use, '/');
+    base = base != NULL ? base + 1 : in_use;
+    /* the one runtime in use, by name or path: dockerd's list of runtimes is its config's */
+    if (strcmp(rt, base) != 0 && strcmp(rt, in_use) != 0)
+        return err_make(err, ERR_INVALID, 0, "Unknown runtime specified %s", rt);
+    return 0;
 }
 
 /* ---- /etc/hosts and /etc/resolv.conf ---- */

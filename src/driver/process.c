@@ -76,6 +76,7 @@ struct pctr {
     int pidfd;
     bool running;   /* a process exists (from create to its exit) */
     bool reporting; /* the monitor is reporting the exit to the engine */
+    bool starting;  /* proc_start runs `runtime start`: the state must stay until it returns */
     pthread_t monitor;
     uint64_t exits; /* bumped once the engine knows of an exit */
 };
@@ -165,14 +166,17 @@ exited_since(const struct pctr *pc, uint64_t exits)
 /* The lower dirs of c's root: its image's layers, base first; the host busybox root for an
  * image without layers. */
 static int
-image_lowers(struct engine *eng, const struct container *c, char ***out, struct err **err)
+image_lowers_locked(struct engine *eng, const struct container *c, char ***out, struct err **err)
 {
     char **lowers = NULL;
-    pthread_mutex_lock(&eng->lock);
     struct image *img = map_get(&eng->store.images, c->image_id);
-    bool base = img == NULL || img->synthetic || img->diff_ids == NULL || img->diff_ids[0] == NULL;
+    /* A synthetic pull has no files: the host busybox root stands for them, under the layers
+     * of what was built or committed on it. An image built FROM scratch may have no layer. */
+    bool base = img != NULL && (img->synthetic || img->busybox_base);
+    if (base)
+        lowers = strv_append(lowers, P.busybox_dir);
     int rc = 0;
-    if (img != NULL && !base) {
+    if (img != NULL && !img->synthetic) {
         for (size_t i = 0; img->diff_ids[i] != NULL && rc == 0; i++) {
             if (!layerstore_has(eng->layers, img->diff_ids[i]))
                 rc = err_make(err, ERR_NOT_FOUND, 0, "layer %s of image %s is missing",
@@ -186,15 +190,52 @@ image_lowers(struct engine *eng, const struct container *c, char ***out, struct 
     }
     if (img == NULL)
         rc = err_make(err, ERR_NOT_FOUND, 0, "No such image: %s", c->image_id);
-    pthread_mutex_unlock(&eng->lock);
     if (rc < 0) {
         strv_free(lowers);
         return -1;
     }
-    if (base)
-        lowers = strv_append(lowers, P.busybox_dir);
     *out = lowers;
     return 0;
+}
+
+static int
+image_lowers(struct engine *eng, const struct container *c, char ***out, struct err **err)
+{
+    pthread_mutex_lock(&eng->lock);
+    int rc = image_lowers_locked(eng, c, out, err);
+    pthread_mutex_unlock(&eng->lock);
+    return rc;
+}
+
+/* Inspect's paths: the files in the container's directory once it has started (as dockerd
+ * shows them), and the overlay's dirs. Engine lock held. */
+static void
+proc_files(struct engine *eng, const struct container *c, struct driver_files *out)
+{
+    char *dir = container_dir(eng, c);
+    if (c->state.started_ns != 0) {
+        out->resolv_conf = xasprintf("%s/resolv.conf", dir);
+        out->hostname = xasprintf("%s/hostname", dir);
+        out->hosts = xasprintf("%s/hosts", dir);
+        out->log = xasprintf("%s/%s-json.log", dir, c->id);
+    }
+    char **lowers = NULL;
+    struct err *err = NULL;
+    if (P.mode == ROOTFS_OVERLAY && image_lowers_locked(eng, c, &lowers, &err) == 0) {
+        /* overlayfs order: the top first; the container's init layer tops them all */
+        cleanup_free char *init = xasprintf("%s/init", dir);
+        char **top_first = strv_append(NULL, init);
+        for (size_t i = strv_len(lowers); i > 0; i--)
+            top_first = strv_append(top_first, lowers[i - 1]);
+        out->lower = strv_join(top_first, ":");
+        strv_free(top_first);
+        out->upper = xasprintf("%s/upper", dir);
+        out->work = xasprintf("%s/work", dir);
+    }
+    err_clear(&err);
+    strv_free(lowers);
+    out->merged = xasprintf("%s/merged", dir);
+    free(dir);
 }
 
 static int
@@ -495,6 +536,12 @@ monitor_main(void *arg)
     close(m->pidfd);
     if (m->json != NULL)
         fclose(m->json);
+    /* A process that ends at once may do so before `runtime start` has returned: deleting
+     * the runtime's state under it would fail that start. */
+    pthread_mutex_lock(&m->pc->mu);
+    while (m->pc->starting)
+        pthread_cond_wait(&m->pc->cv, &m->pc->mu);
+    pthread_mutex_unlock(&m->pc->mu);
     runtime_delete(m->pc, m->c->id);
 
     pthread_mutex_lock(&m->pc->mu);
@@ -540,7 +587,8 @@ proc_ready(void)
 
 /* Writes the files the container's /etc gets and the bundle's config.json. */
 static int
-write_bundle(struct container *c, struct pctr *pc, bool new_netns, struct err **err)
+write_bundle(struct container *c, struct pctr *pc, bool new_netns, const struct oci_joins *joins,
+             struct err **err)
 {
     cleanup_free char *merged = xasprintf("%s/merged", pc->cdir);
     cleanup_free char *hosts = xasprintf("%s/hosts", pc->cdir);
@@ -566,7 +614,8 @@ write_bundle(struct container *c, struct pctr *pc, bool new_netns, struct err **
                                   .resolv_conf = resolv,
                                   .cgroups_path = cgroup,
                                   .init_path = P.init_path,
-                                  .new_netns = new_netns};
+                                  .new_netns = new_netns,
+                                  .joins = *joins};
         json_t *spec = oci_spec_container(c, &user, &paths, err);
         if (spec != NULL && c->spec.tty && c->spec.console_height > 0 && c->spec.console_width > 0)
             json_object_set_new(json_object_get(spec, "process"), "consoleSize",
@@ -638,19 +687,22 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
     cleanup_free char *log = NULL;
     cleanup_free char *json_path = NULL;
     pid_t rpid = -1, pid = -1;
-    int pidfd = -1;
+    int pidfd = -1, started = -1;
     bool tty_mode = c->spec.tty;
     char **args = NULL;
     struct monitor *m = NULL;
     pthread_t t;
     pthread_attr_t attr;
 
-    if (ensure_rootfs(eng, c, pc, err) < 0 || write_bundle(c, pc, network_none(c), err) < 0)
+    struct oci_joins joins = {0}; /* PidMode / IpcMode "container:": found at each start */
+    if (ensure_rootfs(eng, c, pc, err) < 0 || oci_joins_resolve(eng, c, &joins, err) < 0 ||
+        write_bundle(c, pc, network_none(c), &joins, err) < 0)
         goto out;
     pidfile = xasprintf("%s/init.pid", pc->cdir);
     log = xasprintf("%s/runtime.log", pc->cdir);
     unlink(pidfile);
     runtime_delete(pc, c->id); /* state a crashed earlier run may have left */
+    unlink(log);               /* its errors are the messages a failure shows: only this start's */
 
     if (tty_mode) {
         if ((lfd = console_listen(&sock, err)) < 0)
@@ -731,6 +783,7 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
     pc->pid = pid;
     pc->pidfd = pidfd;
     pc->running = true;
+    pc->starting = true;
     if (tty_mode) {
         pc->tty_fd = tty;
         pc->stdin_fd = c->spec.open_stdin ? dup(tty) : -1;
@@ -746,6 +799,9 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&t, &attr, monitor_main, m) != 0) {
         pthread_attr_destroy(&attr);
+        pthread_mutex_lock(&pc->mu);
+        pc->starting = false;
+        pthread_mutex_unlock(&pc->mu);
         kill(pid, SIGKILL);
         monitor_main(m); /* reaps and reports here */
         err_make(err, ERR_INTERNAL, 0, "cannot start the container's monitor");
@@ -757,7 +813,12 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
     c->state.pid = pid;
     pthread_mutex_unlock(&eng->lock);
 
-    if (runtime_run(&P.rt, log, (const char *const[]){"start", c->id, NULL}, err) < 0) {
+    started = runtime_run(&P.rt, log, (const char *const[]){"start", c->id, NULL}, err);
+    pthread_mutex_lock(&pc->mu);
+    pc->starting = false;
+    pthread_cond_broadcast(&pc->cv);
+    pthread_mutex_unlock(&pc->mu);
+    if (started < 0) {
         syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
         create_failed(err, "start");
         goto out;
@@ -1034,7 +1095,7 @@ static int
 exec_spawn(struct pctr *pc, struct container *c, struct exec *e, const char *procfile,
            const char *pidfile, struct exec_proc *xp, struct err **err)
 {
-    cleanup_free char *log = xasprintf("%s/runtime.log", pc->cdir);
+    cleanup_free char *log = xasprintf("%s/exec-%s.log", pc->cdir, e->id);
     cleanup_free char *sock = NULL;
     int lfd = -1, rc = -1;
     char **args = NULL;
@@ -1150,6 +1211,8 @@ proc_exec(struct engine *eng, struct container *c, struct exec *e, const struct 
     }
     unlink(procfile);
     unlink(pidfile);
+    cleanup_free char *log = xasprintf("%s/exec-%s.log", pc->cdir, e->id);
+    unlink(log);
     pctr_unref(pc);
     return code;
 }
@@ -1236,6 +1299,7 @@ const struct driver driver_process = {
     .name = "process",
     .owns = proc_owns,
     .ready = proc_ready,
+    .validate = oci_spec_validate,
     .start = proc_start,
     .stop = proc_stop,
     .kill = proc_kill,
@@ -1250,6 +1314,7 @@ const struct driver driver_process = {
     .top = process_top,
     .stats = process_stats,
     .changes = proc_changes,
+    .files = proc_files,
     .diff_tar = proc_diff_tar,
     .exec_when_stopped = false,
     .cleanup = proc_cleanup,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "base/xalloc.h"
+#include "driver/ocispec.h"
 #include "driver/procinfo.h"
 #include "engine/container.h"
 #include "engine/engine.h"
@@ -34,7 +35,7 @@ process_top(struct engine *eng, struct container *c, const char *ps_args, struct
 {
     if (check_running(eng, c, err) < 0)
         return -1;
-    cleanup_free char *cgroup = xasprintf("/sockerless/%s", c->id);
+    cleanup_free char *cgroup = oci_cgroups_path(c);
     pid_t *pids = NULL;
     size_t n = 0;
     if (procinfo_cgroup_pids(cgroup, &pids, &n, err) < 0) {
@@ -53,7 +54,7 @@ process_stats(struct engine *eng, struct container *c, struct proc_stats *out, s
 {
     if (check_running(eng, c, err) < 0)
         return -1;
-    cleanup_free char *cgroup = xasprintf("/sockerless/%s", c->id);
+    cleanup_free char *cgroup = oci_cgroups_path(c);
     if (procinfo_cgroup_stats(cgroup, out, err) < 0) {
         if (err_kind_of(err) == ERR_NOT_FOUND && check_running(eng, c, NULL) < 0)
             return err_make(err, ERR_CONFLICT, 0, "Container %s is not running", c->id);

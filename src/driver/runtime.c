@@ -134,9 +134,11 @@ runtime_wait(const struct runtime *rt, pid_t pid, const char *log_path, const ch
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
     cleanup_free char *msg = last_log_error(log_path);
+    if (msg != NULL) /* the runtime's own words name it: "runc create failed: ..." */
+        return err_make(err, ERR_INTERNAL, 0, "%s", msg);
     if (WIFEXITED(status))
-        return err_make(err, ERR_INTERNAL, 0, "%s %s failed (exit status %d)%s%s", rt->name, what,
-                        WEXITSTATUS(status), msg ? ": " : "", msg ? msg : "");
+        return err_make(err, ERR_INTERNAL, 0, "%s %s failed (exit status %d)", rt->name, what,
+                        WEXITSTATUS(status));
     return err_make(err, ERR_INTERNAL, 0, "%s %s killed by signal %d", rt->name, what,
                     WTERMSIG(status));
 }

@@ -62,6 +62,19 @@ container_spec_fini(struct container_spec *s)
     free(s->devices);
     strv_free(s->masked_paths);
     strv_free(s->readonly_paths);
+    free(s->pid_mode);
+    free(s->ipc_mode);
+    free(s->cgroupns_mode);
+    free(s->cgroup_parent);
+    free(s->cpuset_cpus);
+    free(s->cpuset_mems);
+    for (size_t i = 0; i < s->n_blkio; i++)
+        free(s->blkio[i].path);
+    free(s->blkio);
+    strv_free(s->device_cgroup_rules);
+    labels_fini(&s->annotations);
+    free(s->runtime);
+    strv_free(s->unsupported);
     memset(s, 0, sizeof(*s));
 }
 

@@ -40,6 +40,21 @@ struct container_device {
     char *permissions; /* cgroup access, a non-empty subset of "rwm" */
 };
 
+/* A block I/O setting for one device (HostConfig.BlkioWeightDevice, BlkioDevice*): the host
+ * path as given (looked at when the container starts) and a weight, bytes/s or operations/s. */
+enum container_blkio_kind {
+    BLKIO_WEIGHT,
+    BLKIO_READ_BPS,
+    BLKIO_WRITE_BPS,
+    BLKIO_READ_IOPS,
+    BLKIO_WRITE_IOPS,
+};
+struct container_blkio {
+    enum container_blkio_kind kind;
+    char *path;
+    uint64_t value;
+};
+
 /* What the client asked for at create time, merged with the image's config. */
 struct container_spec {
     char *image; /* as the client wrote it (Config.Image) */
@@ -81,6 +96,27 @@ struct container_spec {
     /* HostConfig.MaskedPaths / ReadonlyPaths when given (has_*: false gives Docker's defaults) */
     char **masked_paths, **readonly_paths;
     bool has_masked_paths, has_readonly_paths;
+    /* Namespaces: "" (private), "host", or "container:<full id>" (joined at start); IPC also
+     * "private", "shareable" (both private here) and "none" (no /dev/shm). */
+    char *pid_mode, *ipc_mode;
+    bool uts_host;       /* UTSMode "host": the host's hostname */
+    char *cgroupns_mode; /* "private", "host"; NULL or "": private on cgroup v2 only */
+    char *cgroup_parent; /* HostConfig.CgroupParent; NULL or "": the daemon's ("/sockerless") */
+    char *cpuset_cpus, *cpuset_mems;        /* NULL: unset */
+    int64_t cpu_rt_period, cpu_rt_runtime;  /* microseconds, 0: unset */
+    int64_t memory_reservation, kernel_tcp; /* bytes, 0: unset */
+    int memory_swappiness;                  /* 0..100 when has_swappiness */
+    bool has_swappiness;
+    bool oom_kill_disable;
+    int blkio_weight;              /* 10..1000, 0: unset */
+    struct container_blkio *blkio; /* per-device weights and throttles */
+    size_t n_blkio;
+    char **device_cgroup_rules; /* "c 1:3 rwm", validated */
+    struct labels annotations;  /* HostConfig.Annotations, given to the runtime */
+    char *runtime;              /* HostConfig.Runtime; NULL or "": the daemon's */
+    /* What a driver that runs processes cannot honour, refused when such a driver is picked:
+     * Docker's "<Member> is not supported by sockerless: why" messages (NULL: none). */
+    char **unsupported;
 };
 
 struct container_state {

@@ -96,6 +96,32 @@ merge_image_config(struct container_spec *s, const struct image *img)
     }
 }
 
+/* The image's VOLUMEs that the request mounts nothing on become anonymous volumes, as dockerd
+ * makes them. */
+static void
+add_image_volumes(struct container_create *req, const struct image *img)
+{
+    for (size_t i = 0; img->config.volumes != NULL && img->config.volumes[i] != NULL; i++) {
+        const char *dest = img->config.volumes[i];
+        size_t len = strlen(dest);
+        while (len > 1 && dest[len - 1] == '/')
+            len--;
+        bool mounted = false;
+        for (size_t j = 0; j < req->n_mounts && !mounted; j++) {
+            const char *d = req->mounts[j].destination;
+            size_t dl = strlen(d);
+            while (dl > 1 && d[dl - 1] == '/')
+                dl--;
+            mounted = dl == len && strncmp(d, dest, len) == 0;
+        }
+        if (mounted)
+            continue;
+        req->mounts = xrealloc(req->mounts, (req->n_mounts + 1) * sizeof(*req->mounts));
+        req->mounts[req->n_mounts++] = (struct mount_req){
+            .type = MOUNT_VOLUME, .destination = xstrndup(dest, len), .mode = xstrdup("")};
+    }
+}
+
 void
 container_create_fini(struct container_create *req)
 {
@@ -181,9 +207,11 @@ engine_container_create(struct engine *eng, struct container_create *req, char i
     }
     c->image_id = xstrdup(img->id);
     merge_image_config(&c->spec, img);
+    add_image_volumes(req, img);
     set_command(c);
     c->driver = driver_chain_pick(eng->drivers, eng, c);
-    if (attach_requested_networks(eng, c, req, err) < 0 ||
+    if ((c->driver->validate != NULL && c->driver->validate(c, err) < 0) ||
+        attach_requested_networks(eng, c, req, err) < 0 ||
         volume_mount_all(eng, c, req->mounts, req->n_mounts, err) < 0) {
         pthread_mutex_unlock(&eng->lock);
         container_unref(c);
@@ -236,6 +264,9 @@ engine_container_run(struct engine *eng, struct container *c)
     return run;
 }
 
+static int remove_container(struct engine *eng, struct container *c, bool force,
+                            bool remove_volumes, struct err **err);
+
 /* Marks c running and asks its driver to start it. Lock not held. */
 static int
 start_locked_out(struct engine *eng, struct container *c, struct err **err)
@@ -279,7 +310,15 @@ start_locked_out(struct engine *eng, struct container *c, struct err **err)
         c->generation++;
         network_deactivate(eng, c);
         engine_notify_locked(eng);
+        bool auto_remove = c->spec.auto_remove;
         pthread_mutex_unlock(&eng->lock);
+        if (auto_remove) { /* --rm: a container that could not start goes too, as in dockerd */
+            struct err *rerr = NULL;
+            if (remove_container(eng, c, true, true, &rerr) < 0) {
+                LOG_WARN("auto-remove of %.12s failed: %s", c->id, rerr->msg);
+                err_clear(&rerr);
+            }
+        }
         return -1;
     }
     pthread_mutex_lock(&eng->lock);
@@ -341,9 +380,6 @@ should_restart(const struct container *c, int code)
                              c->state.restart_count < c->spec.restart_max_retries);
     return false;
 }
-
-static int remove_container(struct engine *eng, struct container *c, bool force,
-                            bool remove_volumes, struct err **err);
 
 void
 engine_container_exited(struct engine *eng, struct container *c, uint64_t run, int code)

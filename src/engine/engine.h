@@ -22,6 +22,7 @@
 struct driver;
 struct exec_io;
 struct layerstore;
+struct registry_config;
 
 struct engine_counts {
     int containers, running, paused, stopped, images;
@@ -41,7 +42,12 @@ struct engine {
     struct network **networks; /* under lock; bridge, host and none first */
     size_t n_networks;
     struct timers *timers;
-    struct layerstore *layers;           /* image layers and configs on disk (image/layerstore.h) */
+    struct layerstore *layers; /* image layers and configs on disk (image/layerstore.h) */
+    /* Registry client settings (image/registry.h), borrowed; NULL: the defaults. */
+    const struct registry_config *registries;
+    /* A registry that cannot be reached gives a synthetic pull (engine_image_pull): the
+     * synthetic backend (--driver synthetic) or --offline-pulls=synthetic. */
+    bool synthetic_pulls;
     const struct driver *const *drivers; /* the chain, NULL-ended */
     int *watch_fds;                      /* eventfds woken on every container change; lock */
     size_t n_watch;
@@ -188,11 +194,20 @@ int engine_image_load(struct engine *eng, const void *data, size_t len, char ***
 int engine_image_import(struct engine *eng, const void *data, size_t len, const char *tag,
                         const char *message, char *const *changes, char id_out[72],
                         struct err **err);
-/* docker commit: a new image from the container's config (with changes applied) on its image's
- * layers; tagged as `tag` when given. */
+/* docker commit: a new image from the container's config (merged under over, the request's
+ * config, as dockerd merges them: over's Env by key, its Cmd, Entrypoint, User, WorkingDir,
+ * StopSignal when set, Labels, ExposedPorts and Volumes added; over may be NULL), with changes
+ * applied, on its image's layers plus the container's changes; tagged as `tag` when given. */
 int engine_container_commit(struct engine *eng, const char *ref, const char *tag,
                             const char *comment, const char *author, char *const *changes,
-                            char id_out[72], struct err **err);
+                            const struct image_config *over, char id_out[72], struct err **err);
+
+/* docker build's step: a new image (not tagged, no event) with config cfg on parent_id's
+ * layers (NULL: FROM scratch), plus the changes of container cref as a layer when
+ * given (and its driver keeps layers), with one history entry created_by. */
+int engine_image_build_step(struct engine *eng, const char *parent_id,
+                            const struct image_config *cfg, const char *author, const char *cref,
+                            const char *created_by, char id_out[72], struct err **err);
 
 /* One line of DELETE /images' answer: an untagged reference or a deleted ID. */
 struct image_removal {

@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/buf.h"
 #include "base/digest.h"
 #include "base/log.h"
 #include "base/strv.h"
@@ -18,6 +17,7 @@
 #include "base/xalloc.h"
 #include "driver/driver.h"
 #include "engine/engine.h"
+#include "engine/images_internal.h"
 #include "image/changes.h"
 #include "image/docker_archive.h"
 #include "image/layerstore.h"
@@ -165,11 +165,12 @@ layer_in_use(struct engine *eng, const char *diff_id)
 /*
  * Takes the layers of diff_ids that no image in the store uses out of the layer store. Lock
  * held, which is what makes this safe against a load adding an image with one of them: the
- * unlink (a rename) and the adder's check that its layers are there (image_complete_locked)
- * both happen under the lock. The caller purges the layer store after dropping the lock.
+ * unlink (a rename) and the adder's check that its layers are there
+ * (engine_image_complete_locked) both happen under the lock. The caller purges the layer store
+ * after dropping the lock.
  */
-static void
-unlink_unused_layers_locked(struct engine *eng, char *const *diff_ids)
+void
+engine_unlink_unused_layers_locked(struct engine *eng, char *const *diff_ids)
 {
     for (size_t i = 0; diff_ids != NULL && diff_ids[i] != NULL; i++) {
         struct err *err = NULL;
@@ -183,8 +184,8 @@ unlink_unused_layers_locked(struct engine *eng, char *const *diff_ids)
 
 /* True when img's config blob and layers are all in the layer store: a removal may have taken
  * one away between their storing and this check (the caller stores them again). Lock held. */
-static bool
-image_complete_locked(struct engine *eng, const struct image *img)
+bool
+engine_image_complete_locked(struct engine *eng, const struct image *img)
 {
     if (img->synthetic)
         return true;
@@ -194,6 +195,36 @@ image_complete_locked(struct engine *eng, const struct image *img)
         if (!layerstore_has(eng->layers, img->diff_ids[i]))
             return false;
     return true;
+}
+
+/* The references an rmi of full takes away: full, and when it is a tag and no other tag of
+ * its repository is left, the repository's digest references (dockerd's image_delete.go:
+ * "the only remaining references to the same repository are digest references"). */
+static char **
+refs_removed_with(const struct image *img, const char *full)
+{
+    char **out = strv_append(NULL, full);
+    struct reference r;
+    if (reference_parse(full, &r, NULL) < 0)
+        return out;
+    cleanup_free char *repo = xasprintf("%s/%s", r.domain, r.path);
+    bool is_tag = r.tag != NULL;
+    reference_fini(&r);
+    bool other_tag = false;
+    for (int pass = 0; is_tag && pass < 2 && !other_tag; pass++) {
+        for (size_t i = 0; img->tags[i] != NULL; i++) {
+            if (strcmp(img->tags[i], full) == 0 || reference_parse(img->tags[i], &r, NULL) < 0)
+                continue;
+            cleanup_free char *other = xasprintf("%s/%s", r.domain, r.path);
+            bool same = strcmp(other, repo) == 0;
+            if (same && pass == 0 && r.tag != NULL)
+                other_tag = true;
+            else if (same && pass == 1 && r.tag == NULL)
+                out = strv_append(out, img->tags[i]);
+            reference_fini(&r);
+        }
+    }
+    return out;
 }
 
 int
@@ -216,7 +247,8 @@ engine_image_remove(struct engine *eng, const char *ref, bool force, struct imag
     if (user != NULL)
         snprintf(user_id, sizeof(user_id), "%.12s", user->id);
 
-    /* A reference (not an ID) that is one of several tags: only untag. */
+    /* A reference (not an ID) that is one of several: only untag (with the digest references
+     * that go with it). */
     struct reference r;
     cleanup_free char *full = NULL;
     if (strncmp(ref, "sha256:", 7) != 0 && reference_parse(ref, &r, NULL) == 0) {
@@ -229,12 +261,17 @@ engine_image_remove(struct engine *eng, const char *ref, bool force, struct imag
     }
     int rc = 0;
     bool purge = false;
-    if (full != NULL && strv_len(img->tags) > 1) {
-        store_untag(&eng->store, full);
-        add_removal(out, n, familiar_of(full), NULL);
-        emit_image(eng, "untag", img, img->id);
+    char **going = full ? refs_removed_with(img, full) : NULL;
+    if (full != NULL && strv_len(img->tags) > strv_len(going)) {
+        for (size_t i = 0; going[i] != NULL; i++) {
+            store_untag(&eng->store, going[i]);
+            add_removal(out, n, familiar_of(going[i]), NULL);
+            emit_image(eng, "untag", img, img->id);
+        }
+        strv_free(going);
         goto done;
     }
+    strv_free(going);
     if (user != NULL && (container_is_running(user) || !force)) {
         if (full != NULL && !container_is_running(user))
             rc = err_make(err, ERR_CONFLICT, 0,
@@ -271,7 +308,7 @@ engine_image_remove(struct engine *eng, const char *ref, bool force, struct imag
     purge = user == NULL;
     if (purge) {
         layerstore_remove_config(eng->layers, img->id);
-        unlink_unused_layers_locked(eng, img->diff_ids);
+        engine_unlink_unused_layers_locked(eng, img->diff_ids);
     }
 done:
     pthread_mutex_unlock(&eng->lock);
@@ -317,7 +354,7 @@ add_loaded_locked(struct engine *eng, struct image **imgs, size_t n, char ***nam
 }
 
 /* Attempts at storing an image's files and adding it, when a concurrent removal keeps taking
- * a shared layer away in between (see image_complete_locked). */
+ * a shared layer away in between (see engine_image_complete_locked). */
 enum { ADD_ATTEMPTS = 3 };
 
 int
@@ -334,11 +371,11 @@ engine_image_load(struct engine *eng, const void *data, size_t len, char ***load
         bool complete = rc == 0;
         pthread_mutex_lock(&eng->lock);
         for (size_t i = 0; i < n && complete; i++)
-            complete = image_complete_locked(eng, imgs[i]);
+            complete = engine_image_complete_locked(eng, imgs[i]);
         if (complete)
             add_loaded_locked(eng, imgs, n, &names);
         else if (rc < 0 || attempt == ADD_ATTEMPTS)
-            unlink_unused_layers_locked(eng, stored); /* nothing half-added */
+            engine_unlink_unused_layers_locked(eng, stored); /* nothing half-added */
         pthread_mutex_unlock(&eng->lock);
         if (!complete)
             layerstore_purge(eng->layers);
@@ -385,7 +422,7 @@ store_new_image(struct engine *eng, struct image *img, const void *layer, size_t
         if (layerstore_put_config(eng->layers, blob, strlen(blob), id, err) < 0)
             return err_wrap(err, "store image config");
         pthread_mutex_lock(&eng->lock);
-        bool complete = image_complete_locked(eng, img);
+        bool complete = engine_image_complete_locked(eng, img);
         if (complete) {
             struct image *existing = map_get(&eng->store.images, img->id);
             struct image *target = existing ? existing : img;
@@ -393,7 +430,8 @@ store_new_image(struct engine *eng, struct image *img, const void *layer, size_t
                 store_add_image(&eng->store, img);
             if (full != NULL)
                 store_tag_image(&eng->store, target, full);
-            emit_image(eng, action, target, target->id);
+            if (action != NULL)
+                emit_image(eng, action, target, target->id);
         }
         pthread_mutex_unlock(&eng->lock);
         if (complete)
@@ -434,7 +472,7 @@ engine_image_import(struct engine *eng, const void *data, size_t len, const char
         memcpy(id_out, img->id, IMAGE_ID_LEN + 1);
     } else {
         pthread_mutex_lock(&eng->lock);
-        unlink_unused_layers_locked(eng, img->diff_ids);
+        engine_unlink_unused_layers_locked(eng, img->diff_ids);
         pthread_mutex_unlock(&eng->lock);
         layerstore_purge(eng->layers);
     }
@@ -481,9 +519,102 @@ commit_layer_fini(struct commit_layer *l)
         close(l->fd);
 }
 
+/* img takes parent's layers, history and size (a child image). Lock held. */
+static void
+inherit_parent_locked(struct engine *eng, struct image *img, const struct image *parent)
+{
+    strv_free(img->diff_ids);
+    img->diff_ids = strv_dup(parent->diff_ids);
+    for (size_t i = 0; i < parent->n_history; i++) {
+        const struct image_history *h = &parent->history[i];
+        image_add_history(img, h->created_ns, h->created_by, h->comment, h->empty_layer, h->size);
+    }
+    img->parent = xstrdup(parent->id);
+    img->busybox_base = parent->synthetic || parent->busybox_base;
+    img->size = parent->size;
+    img->arch = xstrdup(parent->arch ? parent->arch : eng->host.arch);
+}
+
+/* Adds c's filesystem changes to img as a new layer when c is given and its driver keeps
+ * layers (always one, empty or not, as dockerd commits; the synthetic driver's writes live in
+ * its staging directory, so its commits add none and the history entry says so), then one
+ * history entry, and stores img. Lock not held. */
+static int
+finish_child(struct engine *eng, struct image *img, struct container *c, const char *created_by,
+             const char *comment, const char *tag, const char *action, struct err **err)
+{
+    int rc = 0;
+    struct commit_layer layer = {.fd = -1};
+    if (c != NULL && c->driver->diff_tar != NULL)
+        rc = commit_layer_make(eng, c, &layer, err);
+    if (rc == 0) {
+        if (layer.fd >= 0) {
+            img->diff_ids = strv_append(img->diff_ids, layer.diff_id);
+            img->size += layer.size;
+        }
+        if (created_by != NULL)
+            image_add_history(img, img->created_ns, created_by, comment, layer.fd < 0, layer.size);
+        rc = store_new_image(eng, img, layer.map, layer.len, tag, action, err);
+    }
+    commit_layer_fini(&layer);
+    return rc;
+}
+
+static void
+replace_str(char **dst, const char *src)
+{
+    if (src != NULL && *src != '\0') {
+        free(*dst);
+        *dst = xstrdup(src);
+    }
+}
+
+static char **
+union_strv(char **base, char *const *add)
+{
+    for (size_t i = 0; add != NULL && add[i] != NULL; i++)
+        if (!strv_contains(base, add[i]))
+            base = strv_append(base, add[i]);
+    return base;
+}
+
+/* The commit request's config over the container's, as dockerd's commit merges them. */
+static void
+merge_commit_config(struct image_config *c, const struct image_config *over)
+{
+    if (over->env != NULL && over->env[0] != NULL) {
+        char **env = strv_env_merge(c->env, over->env);
+        strv_free(c->env);
+        c->env = env;
+    }
+    if (over->cmd != NULL && over->cmd[0] != NULL) {
+        strv_free(c->cmd);
+        c->cmd = strv_dup(over->cmd);
+    }
+    if (over->entrypoint != NULL && over->entrypoint[0] != NULL) {
+        strv_free(c->entrypoint);
+        c->entrypoint = strv_dup(over->entrypoint);
+    }
+    replace_str(&c->user, over->user);
+    replace_str(&c->working_dir, over->working_dir);
+    replace_str(&c->stop_signal, over->stop_signal);
+    for (size_t i = 0; i < over->labels.n; i++) {
+        struct labels l = {0};
+        for (size_t j = 0; j < c->labels.n; j++)
+            if (strcmp(c->labels.keys[j], over->labels.keys[i]) != 0)
+                labels_add(&l, c->labels.keys[j], c->labels.values[j]);
+        labels_add(&l, over->labels.keys[i], over->labels.values[i]);
+        labels_fini(&c->labels);
+        c->labels = l;
+    }
+    c->exposed_ports = union_strv(c->exposed_ports, over->exposed_ports);
+    c->volumes = union_strv(c->volumes, over->volumes);
+}
+
 int
 engine_container_commit(struct engine *eng, const char *ref, const char *tag, const char *comment,
-                        const char *author, char *const *changes, char id_out[72], struct err **err)
+                        const char *author, char *const *changes, const struct image_config *over,
+                        char id_out[72], struct err **err)
 {
     struct image *img = image_new();
     pthread_mutex_lock(&eng->lock);
@@ -506,51 +637,38 @@ engine_container_commit(struct engine *eng, const char *ref, const char *tag, co
     for (size_t i = 0; i < c->spec.labels.n; i++)
         labels_add(&img->config.labels, c->spec.labels.keys[i], c->spec.labels.values[i]);
     img->config.exposed_ports = strv_dup(c->spec.exposed_ports);
-    strv_free(img->diff_ids);
-    img->diff_ids = strv_dup(parent->diff_ids);
-    for (size_t i = 0; i < parent->n_history; i++) {
-        const struct image_history *h = &parent->history[i];
-        image_add_history(img, h->created_ns, h->created_by, h->comment, h->empty_layer, h->size);
+    img->config.volumes = strv_dup(parent->config.volumes);
+    img->config.shell = strv_dup(parent->config.shell);
+    img->config.onbuild = strv_dup(parent->config.onbuild);
+    if (c->spec.health.test != NULL) {
+        img->config.health_test = strv_dup(c->spec.health.test);
+        img->config.health_interval_ns = c->spec.health.interval_ns;
+        img->config.health_timeout_ns = c->spec.health.timeout_ns;
+        img->config.health_start_period_ns = c->spec.health.start_period_ns;
+        img->config.health_retries = c->spec.health.retries;
     }
-    img->parent = xstrdup(parent->id);
-    img->size = parent->size;
-    img->arch = parent->arch ? xstrdup(parent->arch) : xstrdup(eng->host.arch);
+    inherit_parent_locked(eng, img, parent);
     char cid[ID_LEN + 1];
     memcpy(cid, c->id, sizeof(cid));
     /* History's created_by: the container's command line, as dockerd writes it. */
-    struct buf cmdline;
-    buf_init(&cmdline, 1024 * 1024);
-    buf_append(&cmdline, c->path, strlen(c->path), NULL);
-    for (size_t i = 0; c->args[i] != NULL; i++) {
-        buf_append(&cmdline, " ", 1, NULL);
-        buf_append(&cmdline, c->args[i], strlen(c->args[i]), NULL);
-    }
-    buf_append(&cmdline, "", 1, NULL);
+    char **argv = strv_append(NULL, c->path);
+    for (size_t i = 0; c->args[i] != NULL; i++)
+        argv = strv_append(argv, c->args[i]);
+    cleanup_free char *cmdline = strv_join(argv, " ");
+    strv_free(argv);
     container_ref(c);
     pthread_mutex_unlock(&eng->lock);
     img->created_ns = time_now_ns();
     img->comment = comment && *comment ? xstrdup(comment) : NULL;
     img->author = author && *author ? xstrdup(author) : NULL;
+    if (over != NULL)
+        merge_commit_config(&img->config, over);
     int rc = 0;
     for (size_t i = 0; changes != NULL && changes[i] != NULL && rc == 0; i++)
         rc = image_apply_change(&img->config, changes[i], err);
-    /* The container's filesystem changes become the image's new layer (always one, empty or
-     * not, as dockerd commits). The synthetic driver's writes live in its staging directory,
-     * not in layers: its commit adds no layer, and the history entry says so. */
-    struct commit_layer layer = {.fd = -1};
-    if (rc == 0 && c->driver->diff_tar != NULL)
-        rc = commit_layer_make(eng, c, &layer, err);
-    if (rc == 0) {
-        if (layer.fd >= 0) {
-            img->diff_ids = strv_append(img->diff_ids, layer.diff_id);
-            img->size += layer.size;
-        }
-        image_add_history(img, img->created_ns, cmdline.data, comment, layer.fd < 0, layer.size);
-        rc = store_new_image(eng, img, layer.map, layer.len, tag, "commit", err);
-    }
-    commit_layer_fini(&layer);
+    if (rc == 0)
+        rc = finish_child(eng, img, c, cmdline, comment, tag, "commit", err);
     container_unref(c);
-    buf_fini(&cmdline);
     if (rc == 0) {
         memcpy(id_out, img->id, IMAGE_ID_LEN + 1);
         struct event *ev = event_new("container", "commit", cid);
@@ -558,6 +676,44 @@ engine_container_commit(struct engine *eng, const char *ref, const char *tag, co
         event_add_attr(ev, "imageID", img->id);
         events_publish(eng->events, ev);
     }
+    image_unref(img);
+    return rc;
+}
+
+int
+engine_image_build_step(struct engine *eng, const char *parent_id, const struct image_config *cfg,
+                        const char *author, const char *cref, const char *created_by,
+                        char id_out[72], struct err **err)
+{
+    struct image *img = image_new();
+    pthread_mutex_lock(&eng->lock);
+    struct image *parent = parent_id ? map_get(&eng->store.images, parent_id) : NULL;
+    struct container *c = cref ? store_find_container(&eng->store, cref, err) : NULL;
+    int rc = 0;
+    if (parent_id != NULL && parent == NULL)
+        rc = err_make(err, ERR_NOT_FOUND, 0, "No such image: %s", parent_id);
+    else if (cref != NULL && c == NULL)
+        rc = -1;
+    if (rc == 0) {
+        if (parent != NULL)
+            inherit_parent_locked(eng, img, parent);
+        else
+            img->arch = xstrdup(eng->host.arch);
+        if (c != NULL)
+            container_ref(c);
+    }
+    pthread_mutex_unlock(&eng->lock);
+    if (rc == 0) {
+        image_config_fini(&img->config);
+        image_config_copy(&img->config, cfg);
+        img->created_ns = time_now_ns();
+        img->author = author && *author ? xstrdup(author) : NULL;
+        rc = finish_child(eng, img, c, created_by, NULL, NULL, NULL, err);
+        if (rc == 0)
+            memcpy(id_out, img->id, IMAGE_ID_LEN + 1);
+    }
+    if (c != NULL)
+        container_unref(c);
     image_unref(img);
     return rc;
 }

@@ -330,6 +330,13 @@ decode_image_config(json_t *root, struct image *img)
         json_object_foreach(ports, k, v) img->config.exposed_ports =
             strv_append(img->config.exposed_ports, k);
     }
+    json_t *vols = json_object_get(c, "Volumes");
+    if (json_is_object(vols)) {
+        img->config.volumes = xcalloc(1, sizeof(char *));
+        json_object_foreach(vols, k, v) img->config.volumes = strv_append(img->config.volumes, k);
+    }
+    img->config.shell = json_strv(json_object_get(c, "Shell"));
+    img->config.onbuild = json_strv(json_object_get(c, "OnBuild"));
 }
 
 /* ---- what to load: one plan per image, from manifest.json or an OCI index.json ---- */
@@ -715,4 +722,21 @@ docker_archive_read(const void *data, size_t len, struct layerstore *ls, struct 
     *out = imgs;
     *n = count;
     return 0;
+}
+
+struct image *
+docker_archive_image_of_config(const char *blob, size_t len, struct err **err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(blob, len, 0, &jerr);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        err_make(err, ERR_INVALID, 0, "invalid image config: %s", jerr.text);
+        return NULL;
+    }
+    struct image *img = image_new();
+    digest_sha256(blob, len, img->id);
+    decode_image_config(root, img);
+    json_decref(root);
+    return img;
 }

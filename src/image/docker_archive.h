@@ -32,4 +32,9 @@ enum { ARCHIVE_MAX_JSON = 8 * 1024 * 1024, ARCHIVE_MAX_IMAGES = 256 };
 int docker_archive_read(const void *data, size_t len, struct layerstore *ls, struct image ***out,
                         size_t *n, char ***stored, struct err **err);
 
+/* The image object of a config blob as docker load decodes it (ID: the blob's sha256; no
+ * tags; sizes left 0), for images whose config comes from elsewhere (a registry). ERR_INVALID
+ * when the blob is not a JSON object. */
+struct image *docker_archive_image_of_config(const char *blob, size_t len, struct err **err);
+
 #endif

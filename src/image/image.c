@@ -39,7 +39,39 @@ image_config_fini(struct image_config *c)
     labels_fini(&c->labels);
     strv_free(c->exposed_ports);
     strv_free(c->health_test);
+    strv_free(c->volumes);
+    strv_free(c->shell);
+    strv_free(c->onbuild);
     memset(c, 0, sizeof(*c));
+}
+
+static char *
+dup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+void
+image_config_copy(struct image_config *dst, const struct image_config *src)
+{
+    memset(dst, 0, sizeof(*dst));
+    dst->env = strv_dup(src->env);
+    dst->cmd = strv_dup(src->cmd);
+    dst->entrypoint = strv_dup(src->entrypoint);
+    dst->working_dir = dup_or_null(src->working_dir);
+    dst->user = dup_or_null(src->user);
+    dst->stop_signal = dup_or_null(src->stop_signal);
+    for (size_t i = 0; i < src->labels.n; i++)
+        labels_add(&dst->labels, src->labels.keys[i], src->labels.values[i]);
+    dst->exposed_ports = strv_dup(src->exposed_ports);
+    dst->health_test = strv_dup(src->health_test);
+    dst->health_interval_ns = src->health_interval_ns;
+    dst->health_timeout_ns = src->health_timeout_ns;
+    dst->health_start_period_ns = src->health_start_period_ns;
+    dst->health_retries = src->health_retries;
+    dst->volumes = strv_dup(src->volumes);
+    dst->shell = strv_dup(src->shell);
+    dst->onbuild = strv_dup(src->onbuild);
 }
 
 void
@@ -95,6 +127,23 @@ time_json(int64_t ns)
     return json_string(buf);
 }
 
+json_t *
+image_health_json(const struct image_config *c)
+{
+    json_t *hc = json_pack("{s:o}", "Test", strv_json(c->health_test));
+    const struct {
+        const char *key;
+        int64_t v;
+    } fields[] = {{"Interval", c->health_interval_ns},
+                  {"Timeout", c->health_timeout_ns},
+                  {"StartPeriod", c->health_start_period_ns},
+                  {"Retries", c->health_retries}};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if (fields[i].v != 0) /* Go's omitempty */
+            json_object_set_new(hc, fields[i].key, json_integer(fields[i].v));
+    return hc;
+}
+
 char *
 image_seal(struct image *img)
 {
@@ -117,6 +166,18 @@ image_seal(struct image *img)
             json_object_set_new(ports, c->exposed_ports[i], json_object());
         json_object_set_new(cfg, "ExposedPorts", ports);
     }
+    if (c->volumes != NULL) {
+        json_t *vols = json_object();
+        for (size_t i = 0; c->volumes[i] != NULL; i++)
+            json_object_set_new(vols, c->volumes[i], json_object());
+        json_object_set_new(cfg, "Volumes", vols);
+    }
+    if (c->shell != NULL)
+        json_object_set_new(cfg, "Shell", strv_json(c->shell));
+    if (c->onbuild != NULL)
+        json_object_set_new(cfg, "OnBuild", strv_json(c->onbuild));
+    if (c->health_test != NULL)
+        json_object_set_new(cfg, "Healthcheck", image_health_json(c));
     json_t *hist = json_array();
     for (size_t i = 0; i < img->n_history; i++) {
         const struct image_history *h = &img->history[i];

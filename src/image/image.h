@@ -5,6 +5,7 @@
 #ifndef SOCKERLESS_IMAGE_IMAGE_H
 #define SOCKERLESS_IMAGE_IMAGE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,9 @@ struct image_config {
     char **health_test; /* HEALTHCHECK: Test */
     int64_t health_interval_ns, health_timeout_ns, health_start_period_ns;
     int health_retries;
+    char **volumes; /* VOLUME: container paths */
+    char **shell;   /* SHELL, or NULL: /bin/sh -c */
+    char **onbuild; /* ONBUILD triggers ("RUN echo hi") */
 };
 
 struct image_history {
@@ -44,15 +48,22 @@ struct image {
     char *parent;    /* image ID of the parent (commit), or NULL */
     char *comment, *author;
     bool synthetic; /* made by a synthetic pull: no layers */
+    /* Its root starts from the host busybox base under its layers: a synthetic pull's
+     * descendants (commit, build). Not part of the config: a save carries its layers only. */
+    bool busybox_base;
 };
 
 struct image *image_new(void);
 void image_ref(struct image *img);
 void image_unref(struct image *img);
 void image_config_fini(struct image_config *c);
+/* A deep copy of src into dst (dst uninitialised). */
+void image_config_copy(struct image_config *dst, const struct image_config *src);
 /* Appends a history entry (strings copied, NULL allowed). */
 void image_add_history(struct image *img, int64_t created_ns, const char *created_by,
                        const char *comment, bool empty_layer, int64_t size);
+/* The config's Healthcheck as the image spec writes it (zero durations left out). */
+json_t *image_health_json(const struct image_config *c);
 /*
  * Serializes img's config as an image-spec config blob (architecture, os, created, author,
  * comment, config, rootfs with diff_ids, history) and sets img->id to its sha256, as an image

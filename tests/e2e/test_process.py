@@ -511,6 +511,55 @@ def test_stop_kill_and_remove_of_a_paused_container(dk, start):
     assert dk.run("inspect", removed).returncode != 0
 
 
+def test_commit_with_a_config_in_the_body(dk, proc_client, start):
+    """docker commit's body config goes over the container's, as dockerd merges it: Env by key
+    (the body's first), Cmd replaced, Labels and ExposedPorts added."""
+    name = start("echo made > /made; sleep 100", "-e", "X=1")
+    wait_until(lambda: dk.run("exec", name, "test", "-f", "/made").returncode == 0,
+               what="the file to be made")
+    repo = unique("commit-config").lower()
+    image = proc_client.containers.get(name).commit(
+        repository=repo, tag="t",
+        conf={"Env": ["A=b"], "Cmd": ["cat", "/made"], "Labels": {"l": "v"},
+              "ExposedPorts": {"80/tcp": {}}},
+    )
+    try:
+        config = image.attrs["Config"]
+        assert config["Env"][:2] == ["A=b", "X=1"], config
+        assert config["Cmd"] == ["cat", "/made"], config
+        assert config["Labels"] == {"l": "v"}, config
+        assert "80/tcp" in config["ExposedPorts"], config
+        assert dk("run", "--rm", f"{repo}:t") == "made\n"
+    finally:
+        dk("rmi", f"{repo}:t")
+
+
+def test_inspect_paths_and_json_file_log(dk, proc_names, start):
+    """Before a start inspect has no file paths; after it, LogPath is a json-file log of the
+    output and HostsPath the container's /etc/hosts."""
+    created = proc_names("paths")
+    dk("create", "--name", created, BUSYBOX, "true")
+    try:
+        before = inspect(dk, created)
+        assert (before["LogPath"], before["HostsPath"]) == ("", ""), before
+    finally:
+        dk("rm", created)
+    name = start("echo out; echo err >&2; cat /etc/hosts; echo done; sleep 100")
+    wait_log(dk, name, "done")
+    info = inspect(dk, name)
+    with open(info["LogPath"]) as log:
+        entries = [json.loads(line) for line in log if line.strip()]
+    # stdout and stderr are read apart: their order in the log is not fixed
+    assert any(e["log"] == "out\n" and e["stream"] == "stdout" for e in entries), entries
+    assert any(e["log"] == "err\n" and e["stream"] == "stderr" for e in entries), entries
+    assert all(e["time"].endswith("Z") for e in entries), entries
+    with open(info["HostsPath"]) as hosts:
+        assert hosts.read() in logs(dk, name)[0], "HostsPath is not the container's /etc/hosts"
+    for key in ("ResolvConfPath", "HostnamePath"):
+        assert os.path.isfile(info[key]), info[key]
+    assert os.path.isdir(info["GraphDriver"]["Data"]["MergedDir"]), info["GraphDriver"]
+
+
 # --- top, stats, diff, export, save/load --------------------------------------------------------
 
 

@@ -121,6 +121,43 @@ test_driver(void **state)
     expect_usage_error(ARGS("--driver", "wasm", NULL), "unknown driver");
 }
 
+static void
+test_registry_options(void **state)
+{
+    (void)state;
+    struct options o;
+    assert_int_equal(parse_list(ARGS(NULL), true, &o, NULL), 0);
+    assert_int_equal(o.offline_pulls, OPTIONS_OFFLINE_DEFAULT);
+    assert_false(options_synthetic_pulls(&o));
+    assert_null(o.insecure_registries);
+    assert_string_equal(o.registry_certs_dir, "/etc/docker/certs.d");
+    options_fini(&o);
+    /* --driver synthetic pulls synthetically when offline, unless told otherwise. */
+    assert_int_equal(parse_list(ARGS("--driver", "synthetic", NULL), true, &o, NULL), 0);
+    assert_true(options_synthetic_pulls(&o));
+    options_fini(&o);
+    assert_int_equal(
+        parse_list(ARGS("--driver", "synthetic", "--offline-pulls", "error", NULL), true, &o, NULL),
+        0);
+    assert_false(options_synthetic_pulls(&o));
+    options_fini(&o);
+    assert_int_equal(
+        parse_list(ARGS("--offline-pulls=synthetic", "--insecure-registry", "10.0.0.0/8",
+                        "--insecure-registry=reg.local:5000", "--registry-certs-dir", "/c", NULL),
+                   true, &o, NULL),
+        0);
+    assert_true(options_synthetic_pulls(&o));
+    assert_string_equal(o.insecure_registries[0], "10.0.0.0/8");
+    assert_string_equal(o.insecure_registries[1], "reg.local:5000");
+    assert_null(o.insecure_registries[2]);
+    assert_string_equal(o.registry_certs_dir, "/c");
+    options_fini(&o);
+    expect_usage_error(ARGS("--offline-pulls", "maybe", NULL), "unknown --offline-pulls mode");
+    expect_usage_error(ARGS("--insecure-registry", "10.0.0.0/40", NULL), "invalid --insecure");
+    expect_usage_error(ARGS("--insecure-registry", "https://x", NULL), "invalid --insecure");
+    expect_usage_error(ARGS("--registry-certs-dir=", NULL), "must not be empty");
+}
+
 int
 main(void)
 {
@@ -131,6 +168,7 @@ main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_version_and_help),
         cmocka_unit_test(test_driver),
+        cmocka_unit_test(test_registry_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,11 @@
 /* driver/ocispec: the config.json of hand-built containers (args, env, mounts and their order
- * and options, read-only root, namespaces, capabilities, resources, devices), the exec process
- * spec, /etc/hosts and resolv.conf, and user resolution against fake roots under /tmp. */
+ * and options, read-only root, namespaces and their modes, capabilities, resources, block I/O,
+ * devices and device cgroup rules, cgroups path, annotations), the exec process spec,
+ * /etc/hosts and resolv.conf, user resolution against fake roots under /tmp, the processes
+ * "container:" modes join (against a real engine), and the create-time refusals. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 #include "base/labels.h"
 #include "base/strv.h"
 #include "base/xalloc.h"
+#include "driver/driver.h"
 #include "driver/ocispec.h"
 #include "engine/container.h"
 #include "engine/engine.h"
@@ -657,6 +661,365 @@ test_resolv_conf(void **state)
 
 /* ---- users ---- */
 
+/* ---- namespaces, cgroup, more resources, validation ---- */
+
+static bool
+has_namespace(json_t *spec, const char *type, const char **path)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(json_object_get(json_object_get(spec, "linux"), "namespaces"), i, n)
+    {
+        if (strcmp(json_string_value(json_object_get(n, "type")), type) == 0) {
+            if (path != NULL)
+                *path = json_string_value(json_object_get(n, "path"));
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+test_namespace_modes(void **state)
+{
+    (void)state;
+    struct container *c = new_container();
+    c->spec.pid_mode = xstrdup("host");
+    c->spec.ipc_mode = xstrdup("host");
+    c->spec.uts_host = true;
+    c->spec.cgroupns_mode = xstrdup("private");
+    json_t *spec = oci_spec_container(c, &root_user, &base_paths, NULL);
+    char *ns = namespaces(spec);
+    assert_string_equal(ns, "mount,cgroup");
+    free(ns);
+    /* no UTS namespace: no hostname to set; the host's /dev/shm (dockerd's IpcMounts) */
+    assert_null(json_object_get(spec, "hostname"));
+    json_t *shm = find_mount(spec, "/dev/shm");
+    assert_string_equal(json_string_value(json_object_get(shm, "type")), "bind");
+    assert_string_equal(json_string_value(json_object_get(shm, "source")), "/dev/shm");
+    assert_joined(json_object_get(shm, "options"), "rbind,rprivate");
+    json_decref(spec);
+
+    /* "container:<id>": the namespaces of the process found at start */
+    free(c->spec.pid_mode);
+    free(c->spec.ipc_mode);
+    free(c->spec.cgroupns_mode);
+    c->spec.pid_mode = xstrdup("container:aaaa");
+    c->spec.ipc_mode = xstrdup("container:bbbb");
+    c->spec.cgroupns_mode = xstrdup("host");
+    c->spec.uts_host = false;
+    struct oci_paths paths = base_paths;
+    struct err *err = NULL;
+    assert_null(oci_spec_container(c, &root_user, &paths, &err));
+    assert_int_equal(err->kind, ERR_CONFLICT);
+    err_clear(&err);
+    paths.joins = (struct oci_joins){.pid = 1234, .ipc = 5678};
+    spec = oci_spec_container(c, &root_user, &paths, NULL);
+    const char *path = NULL;
+    assert_true(has_namespace(spec, "pid", &path));
+    assert_string_equal(path, "/proc/1234/ns/pid");
+    assert_true(has_namespace(spec, "ipc", &path));
+    assert_string_equal(path, "/proc/5678/ns/ipc");
+    assert_true(has_namespace(spec, "uts", &path));
+    assert_null(path);
+    assert_false(has_namespace(spec, "cgroup", NULL));
+    assert_string_equal(json_string_value(json_object_get(spec, "hostname")), "0123456789ab");
+    assert_string_equal(json_string_value(json_object_get(find_mount(spec, "/dev/shm"), "type")),
+                        "tmpfs");
+    json_decref(spec);
+    /* a donor in the host's IPC namespace: the joiner too, with the host's /dev/shm */
+    paths.joins = (struct oci_joins){.pid = 1234, .ipc_host = true};
+    spec = oci_spec_container(c, &root_user, &paths, NULL);
+    assert_false(has_namespace(spec, "ipc", NULL));
+    assert_string_equal(json_string_value(json_object_get(find_mount(spec, "/dev/shm"), "source")),
+                        "/dev/shm");
+    json_decref(spec);
+
+    /* IpcMode none: an IPC namespace of its own, and no /dev/shm at all */
+    free(c->spec.pid_mode);
+    free(c->spec.ipc_mode);
+    c->spec.pid_mode = NULL;
+    c->spec.ipc_mode = xstrdup("none");
+    spec = oci_spec_container(c, &root_user, &base_paths, NULL);
+    assert_true(has_namespace(spec, "ipc", &path));
+    assert_null(path);
+    assert_true(has_namespace(spec, "pid", NULL));
+    assert_null(find_mount(spec, "/dev/shm"));
+    assert_non_null(find_mount(spec, "/dev/mqueue"));
+    json_decref(spec);
+    container_unref(c);
+}
+
+static void
+test_cgroup_parent(void **state)
+{
+    (void)state;
+    struct container *c = new_container();
+    char *p = oci_cgroups_path(c);
+    assert_string_equal(
+        p, "/sockerless/0123456789ab0123456789ab0123456789ab0123456789ab0123456789abcdef");
+    free(p);
+    const char *parents[][2] = {
+        {"foo", "foo/0123456789ab0123456789ab0123456789ab0123456789ab0123456789abcdef"},
+        {"/a/b//", "/a/b/0123456789ab0123456789ab0123456789ab0123456789ab0123456789abcdef"},
+        {"/", "/0123456789ab0123456789ab0123456789ab0123456789ab0123456789abcdef"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        free(c->spec.cgroup_parent);
+        c->spec.cgroup_parent = xstrdup(parents[i][0]);
+        p = oci_cgroups_path(c);
+        assert_string_equal(p, parents[i][1]);
+        free(p);
+        json_t *spec = oci_spec_container(c, &root_user, &base_paths, NULL);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(spec, "linux"), "cgroupsPath")),
+            parents[i][1]);
+        json_decref(spec);
+    }
+    container_unref(c);
+}
+
+static json_t *
+blkio_entry(json_t *resources, const char *key, size_t i)
+{
+    return json_array_get(json_object_get(json_object_get(resources, "blockIO"), key), i);
+}
+
+static void
+test_more_resources(void **state)
+{
+    (void)state;
+    struct container *c = new_container();
+    c->spec.memory_reservation = 32 << 20;
+    c->spec.has_swappiness = true;
+    c->spec.memory_swappiness = 0;
+    c->spec.oom_kill_disable = true;
+    c->spec.kernel_tcp = 16 << 20;
+    c->spec.cpuset_cpus = xstrdup("0-1");
+    c->spec.cpuset_mems = xstrdup("0");
+    c->spec.cpu_rt_period = 1000000;
+    c->spec.cpu_rt_runtime = 950000;
+    c->spec.blkio_weight = 300;
+    /* /dev/null is character device 1:3 everywhere */
+    const enum container_blkio_kind kinds[] = {BLKIO_WEIGHT, BLKIO_READ_BPS, BLKIO_WRITE_BPS,
+                                               BLKIO_READ_IOPS, BLKIO_WRITE_IOPS};
+    c->spec.blkio = xcalloc(5, sizeof(*c->spec.blkio));
+    for (size_t i = 0; i < 5; i++)
+        c->spec.blkio[i] = (struct container_blkio){kinds[i], xstrdup("/dev/null"), 100 + i};
+    c->spec.n_blkio = 5;
+    json_t *spec = oci_spec_container(c, &root_user, &base_paths, NULL);
+    json_t *r = json_object_get(json_object_get(spec, "linux"), "resources");
+    json_t *mem = json_object_get(r, "memory"), *cpu = json_object_get(r, "cpu");
+    assert_null(json_object_get(mem, "limit"));
+    assert_int_equal(json_integer_value(json_object_get(mem, "reservation")), 32 << 20);
+    assert_true(json_is_integer(json_object_get(mem, "swappiness")));
+    assert_int_equal(json_integer_value(json_object_get(mem, "swappiness")), 0);
+    assert_true(json_is_true(json_object_get(mem, "disableOOMKiller")));
+    assert_int_equal(json_integer_value(json_object_get(mem, "kernelTCP")), 16 << 20);
+    assert_string_equal(json_string_value(json_object_get(cpu, "cpus")), "0-1");
+    assert_string_equal(json_string_value(json_object_get(cpu, "mems")), "0");
+    assert_int_equal(json_integer_value(json_object_get(cpu, "realtimePeriod")), 1000000);
+    assert_int_equal(json_integer_value(json_object_get(cpu, "realtimeRuntime")), 950000);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "blockIO"), "weight")),
+                     300);
+    const char *keys[] = {"weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice",
+                          "throttleReadIOPSDevice", "throttleWriteIOPSDevice"};
+    for (size_t i = 0; i < 5; i++) {
+        json_t *d = blkio_entry(r, keys[i], 0);
+        assert_non_null(d);
+        assert_int_equal(json_integer_value(json_object_get(d, "major")), 1);
+        assert_int_equal(json_integer_value(json_object_get(d, "minor")), 3);
+        assert_int_equal(json_integer_value(json_object_get(d, i == 0 ? "weight" : "rate")),
+                         100 + i);
+        assert_null(json_object_get(d, i == 0 ? "rate" : "weight"));
+    }
+    json_decref(spec);
+    /* the device is looked at when the container starts, as dockerd does */
+    free(c->spec.blkio[2].path);
+    c->spec.blkio[2].path = xstrdup("/nonexistent-device");
+    struct err *err = NULL;
+    assert_null(oci_spec_container(c, &root_user, &base_paths, &err));
+    assert_string_equal(err->msg, "stat /nonexistent-device: No such file or directory");
+    err_clear(&err);
+    container_unref(c);
+
+    /* nothing given: no blockIO, memory or cpu section */
+    c = new_container();
+    spec = oci_spec_container(c, &root_user, &base_paths, NULL);
+    r = json_object_get(json_object_get(spec, "linux"), "resources");
+    assert_null(json_object_get(r, "blockIO"));
+    assert_null(json_object_get(r, "cpu"));
+    assert_null(json_object_get(r, "memory"));
+    json_decref(spec);
+    container_unref(c);
+}
+
+static void
+test_device_cgroup_rules(void **state)
+{
+    (void)state;
+    struct oci_device_rule r;
+    assert_true(oci_device_rule_parse("c 1:3 rwm", &r));
+    assert_string_equal(r.type, "c");
+    assert_int_equal(r.major, 1);
+    assert_int_equal(r.minor, 3);
+    assert_string_equal(r.access, "rwm");
+    assert_true(oci_device_rule_parse("a *:* m", &r));
+    assert_int_equal(r.major, -1);
+    assert_int_equal(r.minor, -1);
+    assert_true(oci_device_rule_parse("b 8:* rr", &r));
+    const char *bad[] = {"x",        "c 1:3",    "c 1:3 ",  "d 1:3 r",   "c 1:3 rwmr",
+                         "c 1-3 r",  "c :3 r",   "c 1:3 x", "c  1:3 r",  "c 1:3 r ",
+                         "c -1:3 r", "c **:3 r", "",        "c 1:3:4 r", "c 1:3\nr"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (oci_device_rule_parse(bad[i], &r))
+            fail_msg("accepted \"%s\"", bad[i]);
+
+    struct container *c = new_container();
+    c->spec.device_cgroup_rules = strv_append(strv_append(NULL, "c 42:* rmw"), "a *:* m");
+    json_t *spec = oci_spec_container(c, &root_user, &base_paths, NULL);
+    json_t *rules =
+        json_object_get(json_object_get(json_object_get(spec, "linux"), "resources"), "devices");
+    assert_int_equal(json_array_size(rules), 10);
+    json_t *r42 = json_array_get(rules, 8), *all = json_array_get(rules, 9);
+    assert_true(json_is_true(json_object_get(r42, "allow")));
+    assert_string_equal(json_string_value(json_object_get(r42, "type")), "c");
+    assert_int_equal(json_integer_value(json_object_get(r42, "major")), 42);
+    assert_null(json_object_get(r42, "minor"));
+    assert_string_equal(json_string_value(json_object_get(r42, "access")), "rmw");
+    assert_string_equal(json_string_value(json_object_get(all, "type")), "a");
+    assert_null(json_object_get(all, "major"));
+    json_decref(spec);
+    /* privileged: every device is allowed already */
+    c->spec.privileged = true;
+    spec = oci_spec_container(c, &root_user, &base_paths, NULL);
+    rules =
+        json_object_get(json_object_get(json_object_get(spec, "linux"), "resources"), "devices");
+    assert_int_equal(json_array_size(rules), 1);
+    json_decref(spec);
+    c->spec.privileged = false;
+    strv_free(c->spec.device_cgroup_rules);
+    c->spec.device_cgroup_rules = strv_append(NULL, "c 1:3");
+    struct err *err = NULL;
+    assert_null(oci_spec_container(c, &root_user, &base_paths, &err));
+    assert_string_equal(err->msg, "invalid device cgroup rule format: 'c 1:3'");
+    err_clear(&err);
+    container_unref(c);
+}
+
+static void
+test_annotations_and_validate(void **state)
+{
+    (void)state;
+    struct container *c = new_container();
+    json_t *spec = oci_spec_container(c, &root_user, &base_paths, NULL);
+    assert_null(json_object_get(spec, "annotations"));
+    json_decref(spec);
+    labels_add(&c->spec.annotations, "org.example.a", "1");
+    spec = oci_spec_container(c, &root_user, &base_paths, NULL);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(spec, "annotations"), "org.example.a")),
+        "1");
+    json_decref(spec);
+
+    struct err *err = NULL;
+    assert_int_equal(oci_spec_validate(c, &err), 0);
+    assert_null(err);
+    c->spec.unsupported = strv_append(NULL, "Links is not supported by sockerless: why");
+    c->spec.unsupported = strv_append(c->spec.unsupported, "second");
+    assert_int_equal(oci_spec_validate(c, &err), -1);
+    assert_int_equal(err->kind, ERR_INVALID);
+    assert_string_equal(err->msg, "Links is not supported by sockerless: why");
+    err_clear(&err);
+    container_unref(c);
+}
+
+/* oci_joins_resolve against a real engine (synthetic driver, states set by hand). */
+static void
+test_joins_resolve(void **state)
+{
+    (void)state;
+    static const struct driver *const chain[] = {&driver_synthetic, NULL};
+    char dir[] = "/tmp/sockerless-ocispec-eng-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct engine *eng = engine_new(dir, chain, NULL);
+    assert_non_null(eng);
+    bool created;
+    assert_int_equal(engine_image_pull_synthetic(eng, "busybox", &created, NULL), 0);
+    const char *names[] = {"donor", "shared", "joiner"};
+    char ids[3][ID_LEN + 1];
+    for (int i = 0; i < 3; i++) {
+        struct container_create req = {0};
+        req.spec.image = xstrdup("busybox");
+        req.spec.cmd = strv_append(NULL, "true");
+        req.spec.stop_timeout = -1;
+        req.spec.restart_policy = xstrdup("no");
+        req.name = xstrdup(names[i]);
+        if (i == 1)
+            req.spec.ipc_mode = xstrdup("shareable");
+        assert_int_equal(engine_container_create(eng, &req, ids[i], NULL), 0);
+    }
+    struct container *donor = engine_container_get(eng, "donor", NULL);
+    struct container *shared = engine_container_get(eng, "shared", NULL);
+    struct container *j = engine_container_get(eng, "joiner", NULL);
+    j->spec.pid_mode = xasprintf("container:%s", ids[0]);
+    struct oci_joins out = {0};
+    struct err *err = NULL;
+    /* not running */
+    assert_int_equal(oci_joins_resolve(eng, j, &out, &err), -1);
+    assert_int_equal(err->kind, ERR_CONFLICT);
+    char *want = xasprintf("container %s is not running", ids[0]);
+    assert_string_equal(err->msg, want);
+    free(want);
+    err_clear(&err);
+    pthread_mutex_lock(&eng->lock);
+    donor->state.status = shared->state.status = CONTAINER_RUNNING;
+    donor->state.pid = 4242;
+    shared->state.pid = 4343;
+    pthread_mutex_unlock(&eng->lock);
+    assert_int_equal(oci_joins_resolve(eng, j, &out, NULL), 0);
+    assert_int_equal(out.pid, 4242);
+    assert_int_equal(out.ipc, 0);
+    /* IPC: only a shareable donor (or one in the host's IPC namespace) */
+    j->spec.ipc_mode = xasprintf("container:%s", ids[0]);
+    assert_int_equal(oci_joins_resolve(eng, j, &out, &err), -1);
+    want = xasprintf("can't join IPC of container %s: non-shareable IPC (hint: use "
+                     "IpcMode:shareable for the donor container)",
+                     ids[0]);
+    assert_string_equal(err->msg, want);
+    free(want);
+    err_clear(&err);
+    free(j->spec.ipc_mode);
+    j->spec.ipc_mode = xasprintf("container:%s", ids[1]);
+    assert_int_equal(oci_joins_resolve(eng, j, &out, NULL), 0);
+    assert_int_equal(out.pid, 4242);
+    assert_int_equal(out.ipc, 4343);
+    assert_false(out.ipc_host);
+    pthread_mutex_lock(&eng->lock);
+    free(shared->spec.ipc_mode);
+    shared->spec.ipc_mode = xstrdup("host");
+    pthread_mutex_unlock(&eng->lock);
+    assert_int_equal(oci_joins_resolve(eng, j, &out, NULL), 0);
+    assert_int_equal(out.ipc, 0);
+    assert_true(out.ipc_host);
+    /* removed since create */
+    free(j->spec.pid_mode);
+    j->spec.pid_mode = xstrdup("container:gone");
+    assert_int_equal(oci_joins_resolve(eng, j, &out, &err), -1);
+    assert_int_equal(err->kind, ERR_NOT_FOUND);
+    err_clear(&err);
+    pthread_mutex_lock(&eng->lock);
+    donor->state.status = shared->state.status = CONTAINER_EXITED;
+    pthread_mutex_unlock(&eng->lock);
+    container_unref(donor);
+    container_unref(shared);
+    container_unref(j);
+    engine_free(eng);
+    char *cmd = xasprintf("rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
 static char tmp[64];
 static char root_dir[96];
 
@@ -852,6 +1215,12 @@ main(void)
         cmocka_unit_test(test_exec_spec),
         cmocka_unit_test(test_hosts_file),
         cmocka_unit_test(test_resolv_conf),
+        cmocka_unit_test(test_namespace_modes),
+        cmocka_unit_test(test_cgroup_parent),
+        cmocka_unit_test(test_more_resources),
+        cmocka_unit_test(test_device_cgroup_rules),
+        cmocka_unit_test(test_annotations_and_validate),
+        cmocka_unit_test(test_joins_resolve),
         cmocka_unit_test_setup_teardown(test_user_forms, setup_root, teardown_root),
         cmocka_unit_test_setup_teardown(test_user_files_stay_in_root, setup_root, teardown_root),
     };
