@@ -75,6 +75,7 @@ static const struct route routes[] = {
 
     {"POST", "/images/create", api_image_create, ROUTE_SPOOL_BODY},
     {"POST", "/images/load", api_image_load, ROUTE_SPOOL_BODY},
+    {"POST", "/build", api_build, ROUTE_SPOOL_BODY},
     {"POST", "/images/prune", api_image_prune, 0},
     {"GET", "/images/search", api_image_search, 0},
     {"GET", "/images/get", api_image_save, 0},

@@ -110,6 +110,7 @@ struct http_response *api_image_list(struct http_request *req, void *app);
 struct http_response *api_image_tag(struct http_request *req, void *app);
 struct http_response *api_image_remove(struct http_request *req, void *app);
 struct http_response *api_image_load(struct http_request *req, void *app);
+struct http_response *api_build(struct http_request *req, void *app);
 struct http_response *api_image_save(struct http_request *req, void *app);
 struct http_response *api_image_push(struct http_request *req, void *app);
 /* The pull of POST /images/create (fromImage, tag; platform and X-Registry-Auth read from req):

@@ -163,9 +163,19 @@ api_image_list(struct http_request *req, void *app)
     }
     size_t n;
     struct image **list = store_list_images(&api->eng->store, &n);
+    /* The images that are another's parent: untagged, those are intermediate images (a build's
+     * steps), which only all=1 lists and which are not dangling, as with dockerd. */
+    struct map parents;
+    map_init(&parents);
+    for (size_t i = 0; i < n; i++)
+        if (list[i]->parent != NULL)
+            map_put(&parents, list[i]->parent, list[i], NULL);
     for (size_t i = 0; i < n; i++) {
         const struct image *img = list[i];
-        bool dangling = img->tags[0] == NULL;
+        bool has_child = map_get(&parents, img->id) != NULL;
+        if (!all && img->tags[0] == NULL && has_child)
+            continue;
+        bool dangling = img->tags[0] == NULL && !has_child;
         const struct filter_key *dk = filters_find(f, "dangling");
         if (dk != NULL && dk->n_values > 0 &&
             (strcmp(dk->values[0], "true") == 0 || strcmp(dk->values[0], "1") == 0) != dangling)
@@ -177,15 +187,17 @@ api_image_list(struct http_request *req, void *app)
                                   img->config.labels.n))
             continue;
         json_t *tags = api_image_repo_tags(img);
-        json_array_append_new(
-            out, json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:o, s:i}", "Id", img->id,
-                           "ParentId", "", "RepoTags", tags, "RepoDigests", image_refs(img, true),
-                           "Created", (json_int_t)(img->created_ns / 1000000000), "Size",
-                           (json_int_t)img->size, "SharedSize", (json_int_t)-1, "Labels",
-                           jsonx_from_labels(&img->config.labels), "Containers",
-                           (int)store_image_users(&api->eng->store, img)));
+        json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:o, s:i}", "Id",
+                                             img->id, "ParentId", img->parent ? img->parent : "",
+                                             "RepoTags", tags, "RepoDigests", image_refs(img, true),
+                                             "Created", (json_int_t)(img->created_ns / 1000000000),
+                                             "Size", (json_int_t)img->size, "SharedSize",
+                                             (json_int_t)-1, "Labels",
+                                             jsonx_from_labels(&img->config.labels), "Containers",
+                                             (int)store_image_users(&api->eng->store, img)));
     }
     pthread_mutex_unlock(&api->eng->lock);
+    map_fini(&parents);
     free(list);
     filters_free(f);
     return http_response_json(200, out);

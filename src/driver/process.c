@@ -182,7 +182,17 @@ image_lowers_locked(struct engine *eng, const struct container *c, char ***out, 
                 rc = err_make(err, ERR_NOT_FOUND, 0, "layer %s of image %s is missing",
                               img->diff_ids[i], img->id);
             else {
+                /* Layers with the same content share one directory, which overlayfs refuses
+                 * twice in one stack (ELOOP); the upper occurrence alone gives the same tree. */
                 char *dir = layerstore_diff_dir(eng->layers, img->diff_ids[i]);
+                for (size_t j = 0; lowers != NULL && lowers[j] != NULL; j++) {
+                    if (strcmp(lowers[j], dir) == 0) {
+                        free(lowers[j]);
+                        memmove(&lowers[j], &lowers[j + 1],
+                                (strv_len(lowers) - j) * sizeof(*lowers));
+                        break;
+                    }
+                }
                 lowers = strv_append(lowers, dir);
                 free(dir);
             }

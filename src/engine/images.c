@@ -706,7 +706,9 @@ engine_image_build_step(struct engine *eng, const char *parent_id, const struct 
     if (rc == 0) {
         image_config_fini(&img->config);
         image_config_copy(&img->config, cfg);
-        img->created_ns = time_now_ns();
+        /* The empty image standing for scratch is always the same one (the cache finds the
+         * steps built on it). */
+        img->created_ns = parent == NULL && cref == NULL && created_by == NULL ? 0 : time_now_ns();
         img->author = author && *author ? xstrdup(author) : NULL;
         rc = finish_child(eng, img, c, created_by, NULL, NULL, NULL, err);
         if (rc == 0)

@@ -51,6 +51,44 @@ dup_or_null(const char *s)
     return s ? xstrdup(s) : NULL;
 }
 
+static bool
+strv_equal(char *const *a, char *const *b)
+{
+    size_t n = strv_len(a);
+    if (n != strv_len(b) || (a == NULL) != (b == NULL))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return false;
+    return true;
+}
+
+static bool
+str_equal(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+bool
+image_config_equal(const struct image_config *a, const struct image_config *b)
+{
+    if (!strv_equal(a->env, b->env) || !strv_equal(a->cmd, b->cmd) ||
+        !strv_equal(a->entrypoint, b->entrypoint) || !str_equal(a->working_dir, b->working_dir) ||
+        !str_equal(a->user, b->user) || !str_equal(a->stop_signal, b->stop_signal) ||
+        !strv_equal(a->exposed_ports, b->exposed_ports) || !strv_equal(a->volumes, b->volumes) ||
+        !strv_equal(a->shell, b->shell) || !strv_equal(a->onbuild, b->onbuild) ||
+        !strv_equal(a->health_test, b->health_test) ||
+        a->health_interval_ns != b->health_interval_ns ||
+        a->health_timeout_ns != b->health_timeout_ns ||
+        a->health_start_period_ns != b->health_start_period_ns ||
+        a->health_retries != b->health_retries || a->labels.n != b->labels.n)
+        return false;
+    for (size_t i = 0; i < a->labels.n; i++)
+        if (!str_equal(labels_get(&b->labels, a->labels.keys[i]), a->labels.values[i]))
+            return false;
+    return true;
+}
+
 void
 image_config_copy(struct image_config *dst, const struct image_config *src)
 {

@@ -57,6 +57,8 @@ struct image *image_new(void);
 void image_ref(struct image *img);
 void image_unref(struct image *img);
 void image_config_fini(struct image_config *c);
+/* Whether two configs are the same (every field, lists in order). */
+bool image_config_equal(const struct image_config *a, const struct image_config *b);
 /* A deep copy of src into dst (dst uninitialised). */
 void image_config_copy(struct image_config *dst, const struct image_config *src);
 /* Appends a history entry (strings copied, NULL allowed). */
