@@ -169,6 +169,25 @@ file_free(void *ctx)
     free(ctx);
 }
 
+ssize_t
+api_pipe_produce(struct http_stream *hs, int rfd, char *buf, size_t max)
+{
+    for (;;) {
+        ssize_t n = read(rfd, buf, max);
+        if (n > 0)
+            return n;
+        if (n == 0)
+            return HTTP_STREAM_END;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN)
+            return HTTP_STREAM_ERROR;
+        ssize_t end = http_stream_await(hs, rfd, -1);
+        if (end != 0)
+            return end;
+    }
+}
+
 struct http_response *
 api_file_response(int fd, const char *content_type)
 {

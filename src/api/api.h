@@ -145,6 +145,9 @@ int api_check_resize(const struct http_request *req, int *height, int *width, st
  * response body written whole before the status line is sent (so that every error is known
  * first) without holding it in memory. The fd, or -1 with *err (ERR_INTERNAL with errno). */
 int api_tmpfile(struct api *api, struct err **err);
+/* A stream producer's body for a pipe a worker thread writes (non-blocking read end): what is
+ * there, HTTP_STREAM_END at the writer's close, or the server's or client's end. */
+ssize_t api_pipe_produce(struct http_stream *hs, int rfd, char *buf, size_t max);
 /* A 200 response streaming the file fd from its start; takes fd (closed when the response is
  * done, also when this fails: then the response is the error's). */
 struct http_response *api_file_response(int fd, const char *content_type);

@@ -124,20 +124,7 @@ static ssize_t
 stream_produce(struct http_stream *hs, void *ctx, char *buf, size_t max)
 {
     struct build_stream *s = ctx;
-    for (;;) {
-        ssize_t n = read(s->rfd, buf, max);
-        if (n > 0)
-            return n;
-        if (n == 0)
-            return HTTP_STREAM_END;
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN)
-            return HTTP_STREAM_ERROR;
-        ssize_t end = http_stream_await(hs, s->rfd, -1);
-        if (end != 0)
-            return end;
-    }
+    return api_pipe_produce(hs, s->rfd, buf, max);
 }
 
 static void

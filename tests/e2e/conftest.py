@@ -25,7 +25,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from e2e_helpers import Daemon, RawClient, mounts_under
+from e2e_helpers import Daemon, RawClient, mounts_under, ok
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXTERNAL_HOST_ENV = "SOCKERLESS_E2E_DOCKER_HOST"
@@ -273,3 +273,30 @@ def proc_data_root(proc_raw):
     root = driver_status(proc_raw).get("Data Root")
     assert root, "no Data Root in /info DriverStatus"
     return root
+
+
+@pytest.fixture
+def dk(proc_cli):
+    """The docker CLI against the process-driver daemon, succeeding or failing the test:
+    dk(*args) returns stdout; dk.run(*args) returns the CompletedProcess whatever its exit code."""
+
+    def run_ok(*args, timeout=30, input=None):
+        return ok(proc_cli(*args, timeout=timeout, input=input))
+
+    run_ok.run = lambda *args, timeout=30, input=None: proc_cli(*args, timeout=timeout,
+                                                                 input=input)
+    return run_ok
+
+
+@pytest.fixture
+def start(dk, proc_names):
+    """Starts a detached busybox container running `sh -c script`, with extra `docker run`
+    options; returns its name. Removed afterwards (proc_names)."""
+    from images_fixture import BUSYBOX
+
+    def make(script, *options, prefix="proc"):
+        name = proc_names(prefix)
+        dk("run", "-d", "--name", name, *options, BUSYBOX, "sh", "-c", script)
+        return name
+
+    return make

@@ -358,3 +358,12 @@ def parse_rfc3339(text):
     frac = (frac or ".0")[:7].ljust(7, "0")
     zone = "+00:00" if zone == "Z" else zone
     return datetime.fromisoformat(base + frac + zone)
+
+
+def ok(result):
+    """Asserts a CLI run succeeded; returns its stdout."""
+    assert result.returncode == 0, (
+        f"{result.args[1:]} exited {result.returncode}\nstdout: {result.stdout}\n"
+        f"stderr: {result.stderr}"
+    )
+    return result.stdout

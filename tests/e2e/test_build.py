@@ -23,7 +23,7 @@ import docker
 import pytest
 
 from conftest import make_cli
-from e2e_helpers import wait_until
+from e2e_helpers import ok, wait_until
 from images_fixture import APP, BUSYBOX, proc_images, unique  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.usefixtures("proc_images")
@@ -33,15 +33,6 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def ok(result):
-    """Asserts a CLI run succeeded; returns its stdout."""
-    assert result.returncode == 0, (
-        f"{result.args[1:]} exited {result.returncode}\nstdout: {result.stdout}\n"
-        f"stderr: {result.stderr}"
-    )
-    return result.stdout
 
 
 def write_context(root, files):

@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 from conftest import external_host
-from e2e_helpers import RawClient, wait_until
+from e2e_helpers import RawClient, ok, wait_until
 from images_fixture import BUSYBOX, proc_images, proc_names  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.usefixtures("proc_images")
@@ -26,26 +26,6 @@ v1_only = pytest.mark.skipif(not CGROUP_V1, reason="reads cgroup v1 files")
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def ok(result):
-    assert result.returncode == 0, (
-        f"{result.args[1:]} exited {result.returncode}\nstdout: {result.stdout}\n"
-        f"stderr: {result.stderr}"
-    )
-    return result.stdout
-
-
-@pytest.fixture
-def dk(proc_cli):
-    """dk(*args) runs the CLI and returns stdout (failing the test on an error); dk.run(*args)
-    returns the CompletedProcess."""
-
-    def run_ok(*args, timeout=30):
-        return ok(proc_cli(*args, timeout=timeout))
-
-    run_ok.run = lambda *args, timeout=30: proc_cli(*args, timeout=timeout)
-    return run_ok
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ import docker
 import pytest
 
 from conftest import DOCKER_CLI, external_host, make_cli
-from e2e_helpers import mountinfo, run_in_pty, set_winsize, wait_until
+from e2e_helpers import mountinfo, ok, run_in_pty, set_winsize, wait_until
 from images_fixture import BUSYBOX, proc_images, proc_names, unique  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.usefixtures("proc_images")
@@ -37,41 +37,6 @@ COUNTER = "i=0; while true; do echo line$i; i=$((i+1)); sleep 0.2; done"
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def ok(result):
-    """Asserts a CLI run succeeded; returns its stdout."""
-    assert result.returncode == 0, (
-        f"{result.args[1:]} exited {result.returncode}\nstdout: {result.stdout}\n"
-        f"stderr: {result.stderr}"
-    )
-    return result.stdout
-
-
-@pytest.fixture
-def dk(proc_cli):
-    """The docker CLI against the daemon under test, succeeding or failing the test: dk(*args)
-    returns stdout; dk.run(*args) returns the CompletedProcess whatever its exit code."""
-
-    def run_ok(*args, timeout=30, input=None):
-        return ok(proc_cli(*args, timeout=timeout, input=input))
-
-    run_ok.run = lambda *args, timeout=30, input=None: proc_cli(*args, timeout=timeout,
-                                                                 input=input)
-    return run_ok
-
-
-@pytest.fixture
-def start(dk, proc_names):
-    """Starts a detached busybox container running `sh -c script`, with extra `docker run`
-    options; returns its name. Removed afterwards."""
-
-    def make(script, *options, prefix="proc"):
-        name = proc_names(prefix)
-        dk("run", "-d", "--name", name, *options, BUSYBOX, "sh", "-c", script)
-        return name
-
-    return make
 
 
 def inspect(dk, name):
