@@ -7,7 +7,7 @@ compressible text, so that decompression counts too), then for each daemon: remo
 pulls it with the docker CLI, and prints the wall time of each run and the median.
 
     bench/registry_pull.py --sockerlessd build/release/sockerlessd \\
-        --oracle unix:///tmp/oracle/docker.sock [--size-mb 100] [--runs 3]
+        --oracle unix:///var/run/docker.sock [--size-mb 100] [--runs 3]
 
 Without --sockerlessd only the given hosts (--host, repeatable) are measured. Needs
 /usr/bin/docker-registry (apt-get install docker-registry) and the docker CLI; no network.

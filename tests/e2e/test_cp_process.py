@@ -165,8 +165,8 @@ def test_cp_out_names_and_order(dk, proc_cli, start):
 
 
 def test_export_is_the_root_without_mounts(dk, start, tmp_path):
-    name = start("echo v > /vol/x; mkdir /work; echo y > /work/y; sleep 60", "-v", "/vol")
-    wait_until(lambda: dk.run("exec", name, "test", "-e", "/work/y").returncode == 0,
+    name = start("echo v > /vol/x; mkdir /made; echo y > /made/y; sleep 60", "-v", "/vol")
+    wait_until(lambda: dk.run("exec", name, "test", "-e", "/made/y").returncode == 0,
                timeout=10, what="the container's files")
     dk("export", "-o", str(tmp_path / "fs.tar"), name)
     with tarfile.open(tmp_path / "fs.tar") as tar:
@@ -179,7 +179,7 @@ def test_export_is_the_root_without_mounts(dk, start, tmp_path):
     assert members["etc/mtab"].issym() and members["etc/mtab"].linkname == "/proc/mounts"
     # a volume's mount point is there, not its contents
     assert members["vol"].isdir() and "vol/x" not in members
-    assert members["work/y"].size == 2 and members["bin/busybox"].isfile()
+    assert members["made/y"].size == 2 and members["bin/busybox"].isfile()
 
 
 def test_export_can_be_imported_and_run(dk, proc_cli, start, tmp_path):
