@@ -50,14 +50,45 @@ fsutil_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+char *
+fsutil_clean_relative(const char *path)
+{
+    char *out = xmalloc(strlen(path) + 1);
+    size_t o = 0;
+    for (const char *p = path; *p != '\0';) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            if (o == 0) {
+                free(out);
+                return NULL;
+            }
+            while (o > 0 && out[o - 1] != '/')
+                o--;
+            if (o > 0)
+                o--;
+        } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+            if (o > 0)
+                out[o++] = '/';
+            memcpy(out + o, p, n);
+            o += n;
+        }
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    out[o] = '\0';
+    return out;
+}
+
 int
 fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct err **err)
 {
-    cleanup_free char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    /* A unique temporary name: threads of this process may write the same path at once. */
+    cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return err_errno(err, "create %s", tmp);
-    if (fsutil_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    if (fsutil_write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
         err_errno(err, "write %s", tmp);
         close(fd);
         unlink(tmp);

@@ -13,10 +13,15 @@
 int fsutil_mkdir_p(const char *path, mode_t mode, struct err **err);
 /* Writes all of buf to fd (retrying short writes and EINTR); -1 with errno on failure. */
 int fsutil_write_all(int fd, const void *buf, size_t len);
-/* Writes data to path atomically: a temporary file in the same directory, fsync, rename. */
+/* Writes data to path atomically: a uniquely named temporary file in the same directory (so
+ * concurrent writers of one path never share it), fsync, rename. */
 int fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                         struct err **err);
 
+/* path cleaned lexically as a path relative to a root (a leading '/' is the root): "." and
+ * empty components dropped, ".." resolved. A new string, "" for the root itself; NULL when a
+ * ".." climbs above the root. No file is looked at. */
+char *fsutil_clean_relative(const char *path);
 /* Removes path and everything below it without following links (a symlink inside is removed,
  * never followed) and without crossing into other file systems. Missing path: 0. */
 int fsutil_remove_tree(const char *path, struct err **err);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/digest.h"
+#include "base/fsutil.h"
 #include "base/strv.h"
 #include "base/xalloc.h"
 #include "image/tarfs.h"
@@ -31,27 +32,11 @@ enum { MAX_DEPTH = 256, MAX_MATCHES = 100000 };
 static char *
 clean_relative(const char *src)
 {
-    char **parts = NULL;
-    cleanup_free char *copy = xstrdup(src);
-    char *save = NULL;
-    bool escapes = false;
-    for (char *p = strtok_r(copy, "/", &save); p != NULL; p = strtok_r(NULL, "/", &save)) {
-        if (strcmp(p, ".") == 0)
-            continue;
-        if (strcmp(p, "..") == 0) {
-            size_t n = strv_len(parts);
-            if (n == 0) {
-                escapes = true;
-                break;
-            }
-            free(parts[n - 1]);
-            parts[n - 1] = NULL;
-            continue;
-        }
-        parts = strv_append(parts, p);
+    char *out = fsutil_clean_relative(src);
+    if (out != NULL && *out == '\0') {
+        free(out);
+        out = xstrdup(".");
     }
-    char *out = escapes ? NULL : strv_len(parts) == 0 ? xstrdup(".") : strv_join(parts, "/");
-    strv_free(parts);
     return out;
 }
 

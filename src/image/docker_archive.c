@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/digest.h"
+#include "base/fsutil.h"
 #include "base/map.h"
 #include "base/strv.h"
 #include "base/timeutil.h"
@@ -65,31 +66,8 @@ archive_path(const char *dir, const char *rel)
     if (rel[0] == '/')
         dir = "";
     cleanup_free char *joined = xasprintf("%s/%s", dir, rel);
-    char *out = xmalloc(strlen(joined) + 1);
-    size_t o = 0;
-    for (const char *p = joined; *p != '\0';) {
-        size_t n = strcspn(p, "/");
-        if (n == 2 && p[0] == '.' && p[1] == '.') {
-            if (o == 0) {
-                free(out);
-                return NULL;
-            }
-            while (o > 0 && out[o - 1] != '/')
-                o--;
-            if (o > 0)
-                o--;
-        } else if (n > 0 && !(n == 1 && p[0] == '.')) {
-            if (o > 0)
-                out[o++] = '/';
-            memcpy(out + o, p, n);
-            o += n;
-        }
-        p += n;
-        while (*p == '/')
-            p++;
-    }
-    out[o] = '\0';
-    if (o == 0) {
+    char *out = fsutil_clean_relative(joined);
+    if (out != NULL && *out == '\0') {
         free(out);
         return NULL;
     }

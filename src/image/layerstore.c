@@ -654,23 +654,9 @@ layerstore_put_config(struct layerstore *ls, const char *blob, size_t len, char 
         memcpy(id, digest, sizeof(digest));
         return 0;
     }
-    /* A unique temporary name: two loads of one image may store its config at once. */
-    cleanup_free char *tmp = xasprintf("%s/config-XXXXXX", ls->tmp);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return err_errno(err, "create %s", tmp);
-    if (fsutil_write_all(fd, blob, len) < 0 || fchmod(fd, 0600) < 0 || fsync(fd) < 0) {
-        err_errno(err, "write %s", tmp);
-        close(fd);
-        unlink(tmp);
+    /* Two loads of one image may store its config at once: each writes its own temporary. */
+    if (fsutil_write_atomic(path, blob, len, 0600, err) < 0)
         return -1;
-    }
-    close(fd);
-    if (rename(tmp, path) < 0) {
-        err_errno(err, "rename %s", tmp);
-        unlink(tmp);
-        return -1;
-    }
     memcpy(id, digest, sizeof(digest));
     return 0;
 }
