@@ -375,7 +375,6 @@ log_line(struct log_sink *s, int stream, const char *data, size_t len)
     if (o != NULL) {
         json_dumpf(o, s->json, JSON_COMPACT);
         fputc('\n', s->json);
-        fflush(s->json);
         json_decref(o);
     }
 }
@@ -534,6 +533,9 @@ monitor_feed(void *ctx, size_t i, const char *data, size_t len)
         out_flush(&ms->log, &ms->out[i]);
     else
         out_feed(&ms->log, &ms->out[i], data, len);
+    /* The json-file lines of one read reach the file together: one write, not one a line. */
+    if (ms->log.json != NULL)
+        fflush(ms->log.json);
 }
 
 static void *
