@@ -307,8 +307,11 @@ start_locked_out(struct engine *eng, struct container *c, struct err **err)
         else if (strstr(c->state.error, "permission denied") != NULL)
             c->state.exit_code = 126;
         c->state.finished_ns = time_now_ns();
+        c->state.pid = 0;
         c->generation++;
         network_deactivate(eng, c);
+        /* No exit will be reported for this run: followers of the logs end here. */
+        logbuf_close(c->logs);
         engine_notify_locked(eng);
         bool auto_remove = c->spec.auto_remove;
         pthread_mutex_unlock(&eng->lock);
