@@ -37,6 +37,7 @@
 #include "driver/driver.h"
 #include "driver/ocispec.h"
 #include "driver/procinfo.h"
+#include "driver/reaper.h"
 #include "driver/rootfs.h"
 #include "driver/runtime.h"
 #include "engine/container.h"
@@ -550,7 +551,7 @@ monitor_main(void *arg)
         free(m->out[i].pending);
     }
     int code = reap(m->pidfd, m->pid);
-    close(m->pidfd);
+    reaper_disown(m->pid);
     if (m->json != NULL)
         fclose(m->json);
     /* A process that ends at once may do so before `runtime start` has returned: deleting
@@ -570,6 +571,9 @@ monitor_main(void *arg)
     close_fd(&m->pc->stdin_fd);
     close_fd(&m->pc->tty_fd);
     pthread_mutex_unlock(&m->pc->mu);
+    /* Closed only once nobody can signal through pc->pidfd: the number may be reused at once,
+     * by another container's pidfd. */
+    close(m->pidfd);
 
     /* Who waits for the exit (stop, kill, remove) returns once the engine knows of it, so
      * the die event comes before what they do next. An auto-remove runs in this thread. */
@@ -772,6 +776,7 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
         runtime_delete(pc, c->id);
         goto out;
     }
+    reaper_own(pid); /* the monitor reaps it */
 
     m = xcalloc(1, sizeof(*m));
     m->eng = eng;
@@ -1161,6 +1166,7 @@ exec_spawn(struct pctr *pc, struct container *c, struct exec *e, const char *pro
     xp->pidfd = xp->pid > 0 ? open_pidfd(xp->pid) : -1;
     if (xp->pidfd < 0)
         return err_make(err, ERR_INTERNAL, errno, "exec process %d: pidfd", (int)xp->pid);
+    reaper_own(xp->pid); /* proc_exec reaps it */
     return 0;
 }
 
@@ -1207,6 +1213,7 @@ proc_exec(struct engine *eng, struct container *c, struct exec *e, const struct 
         int fds[2] = {e->tty ? xp.tty : xp.pout[0], e->tty ? -1 : xp.perr[0]};
         pump_until_exit(fds, 2, xp.pidfd, exec_feed, &es);
         code = reap(xp.pidfd, xp.pid);
+        reaper_disown(xp.pid);
     }
     if (pumping) {
         if (io->cancel_stdin != NULL)
@@ -1449,6 +1456,9 @@ process_driver_init(const char *data_root, const char *runtime, struct err **err
     P.init_path = runtime_find("docker-init");
     if (P.init_path == NULL)
         P.init_path = runtime_find("tini-static");
+    /* Container processes' orphans come to the daemon now: somebody must reap them. */
+    if (reaper_start(err) < 0)
+        return -1;
     P.ready = true;
     LOG_INFO("process driver: runtime %s, root filesystems by %s", P.rt.path,
              rootfs_mode_name(P.mode));
@@ -1477,6 +1487,7 @@ process_driver_runtime(void)
 void
 process_driver_fini(void)
 {
+    reaper_stop();
     runtime_fini(&P.rt);
     free(P.busybox_dir);
     free(P.sock_dir);
