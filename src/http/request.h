@@ -34,6 +34,7 @@ struct http_request {
     bool body_too_large;
     int spool_fd; /* ROUTE_SPOOL_BODY: the unlinked file holding the body, or -1 */
     size_t spool_len;
+    int spool_errno; /* a write to the spool file failed (ENOSPC, EIO): answered with 500 */
     void *spool_map;
 };
 

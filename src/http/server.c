@@ -311,8 +311,10 @@ spool_append(struct http_server *srv, struct http_request *req, const char *data
         ssize_t n = write(req->spool_fd, data + off, len - off);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n <= 0) {
+            req->spool_errno = n < 0 ? errno : ENOSPC;
             return false;
+        }
         off += (size_t)n;
     }
     req->spool_len += len;
@@ -364,6 +366,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         rs->early = NULL;
         return queue(srv, rs, r);
     }
+    if (rs->req.spool_errno != 0) /* a full disk is not a body over the cap */
+        return queue(srv, rs,
+                     error_response(500, "cannot spool the request body: %s",
+                                    strerror(rs->req.spool_errno)));
     if (rs->req.body_too_large)
         return queue(srv, rs,
                      error_response(413, "request body exceeds the limit of %zu bytes",
