@@ -367,3 +367,71 @@ def ok(result):
         f"stderr: {result.stderr}"
     )
     return result.stdout
+
+
+# --- A daemon's resources (the fault and stress tests' leak checks) -----------------------------
+
+
+def children_of(pid):
+    """The pids whose parent is `pid` (zombies included), from /proc/*/stat."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # The command name (field 2) is in parentheses and may hold blanks: split after it.
+        fields = stat[stat.rfind(")") + 2:].split()
+        if int(fields[1]) == pid:
+            kids.append(int(entry))
+    return kids
+
+
+def resources(daemon):
+    """What a running sockerlessd holds: open fds, threads, mounts under its data root and child
+    processes, as counts (from /proc/<pid>)."""
+    pid = daemon.proc.pid
+    return {
+        "fds": len(os.listdir(f"/proc/{pid}/fd")),
+        "threads": len(os.listdir(f"/proc/{pid}/task")),
+        "mounts": len(mounts_under(daemon.data_root, pid)),
+        "children": len(children_of(pid)),
+    }
+
+
+def describe_resources(daemon):
+    """The details behind resources(), for a failure message."""
+    pid = daemon.proc.pid
+    fds = []
+    for fd in sorted(os.listdir(f"/proc/{pid}/fd"), key=int):
+        try:
+            fds.append(f"{fd}->{os.readlink(f'/proc/{pid}/fd/{fd}')}")
+        except OSError:
+            pass
+    kids = []
+    for kid in children_of(pid):
+        try:
+            with open(f"/proc/{kid}/cmdline", "rb") as f:
+                argv = f.read().replace(b"\0", b" ").decode(errors="replace")
+            kids.append(f"{kid}: {argv}")
+        except OSError:
+            kids.append(str(kid))
+    return (f"fds: {fds}\nmounts: {mounts_under(daemon.data_root, pid)}\nchildren: {kids}")
+
+
+def assert_back_to(daemon, baseline, timeout=15.0):
+    """Waits until the daemon holds no more than `baseline` (a resources() snapshot); fails
+    with the details otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = resources(daemon)
+        over = {k: (baseline[k], v) for k, v in now.items() if v > baseline[k]}
+        if not over:
+            return now
+        if time.monotonic() > deadline:
+            pytest.fail(f"sockerlessd did not return to its baseline within {timeout} s: "
+                        f"(baseline, now) {over}\n{describe_resources(daemon)}", pytrace=False)
+        time.sleep(0.1)
