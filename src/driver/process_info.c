@@ -13,11 +13,14 @@
 #include "engine/engine.h"
 
 /* 0 when c runs; otherwise dockerd's 409 (daemon/top_unix.go, errNotRunning and
- * errContainerIsRestarting). */
+ * errContainerIsRestarting). A start in progress is waited for, as dockerd's container lock
+ * makes top wait: its cgroup does not exist before the runtime's create. */
 static int
 check_running(struct engine *eng, struct container *c, struct err **err)
 {
     pthread_mutex_lock(&eng->lock);
+    while (c->starting)
+        pthread_cond_wait(&eng->start_done, &eng->lock);
     bool running = container_is_running(c) && !c->removed;
     bool restarting = c->state.status == CONTAINER_RESTARTING;
     pthread_mutex_unlock(&eng->lock);
@@ -39,9 +42,13 @@ process_top(struct engine *eng, struct container *c, const char *ps_args, struct
     pid_t *pids = NULL;
     size_t n = 0;
     if (procinfo_cgroup_pids(cgroup, &pids, &n, err) < 0) {
-        /* The container may have ended since the check: say so rather than "no cgroup". */
-        if (err_kind_of(err) == ERR_NOT_FOUND && check_running(eng, c, NULL) < 0)
+        /* The container may have ended since the check: say so rather than "no cgroup". Its
+         * exit may not be reported yet: the runtime removes the cgroup before the monitor
+         * tells the engine, and no process runs without it. */
+        if (err_kind_of(err) == ERR_NOT_FOUND) {
+            err_clear(err);
             return err_make(err, ERR_CONFLICT, 0, "Container %s is not running", c->id);
+        }
         return err_wrap(err, "top %.12s", c->id);
     }
     int rc = procinfo_top(pids, n, ps_args, out, err);
@@ -56,8 +63,10 @@ process_stats(struct engine *eng, struct container *c, struct proc_stats *out, s
         return -1;
     cleanup_free char *cgroup = oci_cgroups_path(c);
     if (procinfo_cgroup_stats(cgroup, out, err) < 0) {
-        if (err_kind_of(err) == ERR_NOT_FOUND && check_running(eng, c, NULL) < 0)
+        if (err_kind_of(err) == ERR_NOT_FOUND) { /* as in top */
+            err_clear(err);
             return err_make(err, ERR_CONFLICT, 0, "Container %s is not running", c->id);
+        }
         return err_wrap(err, "stats %.12s", c->id);
     }
     return 0;

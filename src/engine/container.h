@@ -154,6 +154,9 @@ struct container {
     size_t n_nets;
     uint64_t generation; /* bumped on every state change, under the engine lock */
     bool removed;        /* unlinked from the store */
+    /* Under the engine lock: the driver's start runs (stop, kill, pause and remove wait for it
+     * on eng->start_done), a removal runs (a start is refused). */
+    bool starting, removing;
     /* The api layer's decoded request, echoed by inspect; opaque to the engine. */
     void *api_doc;
     void (*api_doc_free)(void *);

@@ -267,6 +267,15 @@ engine_container_run(struct engine *eng, struct container *c)
 static int remove_container(struct engine *eng, struct container *c, bool force,
                             bool remove_volumes, struct err **err);
 
+/* Waits until no start of c runs, so that a stop, kill, pause or removal acts on its outcome
+ * (a process, or none) rather than on a half-started container. Lock held. */
+static void
+wait_start_done_locked(struct engine *eng, struct container *c)
+{
+    while (c->starting)
+        pthread_cond_wait(&eng->start_done, &eng->lock);
+}
+
 /* Marks c running and asks its driver to start it. Lock not held. */
 static int
 start_locked_out(struct engine *eng, struct container *c, struct err **err)
@@ -275,6 +284,11 @@ start_locked_out(struct engine *eng, struct container *c, struct err **err)
     if (c->removed) {
         pthread_mutex_unlock(&eng->lock);
         return err_make(err, ERR_NOT_FOUND, 0, "No such container: %s", c->id);
+    }
+    if (c->removing) {
+        pthread_mutex_unlock(&eng->lock);
+        return err_make(err, ERR_CONFLICT, 0,
+                        "container is marked for removal and cannot be started");
     }
     if (container_is_running(c) && c->state.status != CONTAINER_RESTARTING) {
         pthread_mutex_unlock(&eng->lock);
@@ -293,9 +307,15 @@ start_locked_out(struct engine *eng, struct container *c, struct err **err)
     c->state.error = NULL;
     logbuf_reopen(c->logs);
     health_start(eng, c);
+    c->starting = true;
     pthread_mutex_unlock(&eng->lock);
 
-    if (c->driver->start(eng, c, err) < 0) {
+    int started = c->driver->start(eng, c, err);
+    pthread_mutex_lock(&eng->lock);
+    c->starting = false;
+    pthread_cond_broadcast(&eng->start_done);
+    pthread_mutex_unlock(&eng->lock);
+    if (started < 0) {
         pthread_mutex_lock(&eng->lock);
         c->state.status = CONTAINER_EXITED;
         c->state.error = xstrdup(*err ? (*err)->msg : "start failed");
@@ -431,6 +451,7 @@ stop_container(struct engine *eng, struct container *c, int timeout_s, bool by_u
                struct err **err)
 {
     pthread_mutex_lock(&eng->lock);
+    wait_start_done_locked(eng, c);
     if (!container_is_running(c)) {
         pthread_mutex_unlock(&eng->lock);
         return err_make(err, ERR_NOT_MODIFIED, 0, "container already stopped");
@@ -480,6 +501,7 @@ engine_container_kill(struct engine *eng, const char *ref, int signal, struct er
     if (c == NULL)
         return err_wrap(err, "Cannot kill container: %s", ref);
     pthread_mutex_lock(&eng->lock);
+    wait_start_done_locked(eng, c);
     if (!container_is_running(c)) {
         pthread_mutex_unlock(&eng->lock);
         container_unref(c);
@@ -544,9 +566,15 @@ remove_container(struct engine *eng, struct container *c, bool force, bool remov
                  struct err **err)
 {
     pthread_mutex_lock(&eng->lock);
+    wait_start_done_locked(eng, c);
     if (c->removed) {
         pthread_mutex_unlock(&eng->lock);
         return 0;
+    }
+    if (c->removing) {
+        pthread_mutex_unlock(&eng->lock);
+        return err_make(err, ERR_CONFLICT, 0, "removal of container %s is already in progress",
+                        c->id);
     }
     bool running = container_is_running(c);
     if (running && !force) {
@@ -557,10 +585,14 @@ remove_container(struct engine *eng, struct container *c, bool force, bool remov
                         c->id);
     }
     c->state.stopped_by_user = true;
+    c->removing = true; /* no start from here on: its process would outlive the container */
     pthread_mutex_unlock(&eng->lock);
     if (running) {
         struct err *kerr = NULL;
         if (c->driver->kill(eng, c, SIGKILL, &kerr) < 0) {
+            pthread_mutex_lock(&eng->lock);
+            c->removing = false;
+            pthread_mutex_unlock(&eng->lock);
             *err = kerr;
             return err_wrap(err, "could not kill running container %s, cannot remove", c->id);
         }
@@ -613,6 +645,7 @@ set_paused(struct engine *eng, const char *ref, bool pause, struct err **err)
     if (c == NULL)
         return -1;
     pthread_mutex_lock(&eng->lock);
+    wait_start_done_locked(eng, c);
     int rc = 0;
     if (!pause && c->state.status != CONTAINER_PAUSED)
         rc = err_make(err, ERR_CONFLICT, 0, "Container %s is not paused", c->id);

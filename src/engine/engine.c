@@ -70,6 +70,7 @@ engine_new(const char *data_root, const struct driver *const *drivers, struct er
     }
     struct engine *eng = xcalloc(1, sizeof(*eng));
     pthread_mutex_init(&eng->lock, NULL);
+    pthread_cond_init(&eng->start_done, NULL);
     eng->data_root = xstrdup(data_root);
     if (load_engine_id(eng, err) < 0) {
         engine_free(eng);
@@ -115,6 +116,7 @@ engine_free(struct engine *eng)
     layerstore_free(eng->layers);
     free(eng->data_root);
     pthread_mutex_destroy(&eng->lock);
+    pthread_cond_destroy(&eng->start_done);
     free(eng);
 }
 

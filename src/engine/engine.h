@@ -29,7 +29,8 @@ struct engine_counts {
 };
 
 struct engine {
-    pthread_mutex_t lock; /* the one engine lock: short updates only, never across I/O */
+    pthread_mutex_t lock;      /* the one engine lock: short updates only, never across I/O */
+    pthread_cond_t start_done; /* with lock: broadcast when a container's start returns */
     struct events *events;
     struct creds *creds;
     struct hostinfo host;

@@ -1,6 +1,7 @@
 /* The engine's container state machine with the synthetic driver: no HTTP involved. */
 #include "../cmocka_prelude.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "base/xalloc.h"
 #include "driver/driver.h"
 #include "engine/engine.h"
+#include "engine/logbuf.h"
 
 #include "engine_fixture.h"
 
@@ -267,6 +269,131 @@ test_health_probe_makes_it_healthy(void **state)
     assert_int_equal(engine_container_remove(eng, id, true, false, NULL), 0);
 }
 
+/* A driver whose start takes 200 ms (and fails when slow_fail is set): what stops, kills or
+ * removes the container meanwhile must wait for it, and a failed start must leave no follower
+ * of the logs waiting. */
+static bool slow_fail, in_start, acted_during_start;
+
+static int
+slow_start(struct engine *e, struct container *c, struct err **err)
+{
+    __atomic_store_n(&in_start, true, __ATOMIC_SEQ_CST);
+    usleep(200000);
+    __atomic_store_n(&in_start, false, __ATOMIC_SEQ_CST);
+    if (slow_fail)
+        return err_make(err, ERR_INTERNAL, 0, "injected start failure");
+    return driver_synthetic.start(e, c, err);
+}
+
+static int
+slow_stop(struct engine *e, struct container *c, int sig, int timeout_s, struct err **err)
+{
+    if (__atomic_load_n(&in_start, __ATOMIC_SEQ_CST))
+        acted_during_start = true;
+    return driver_synthetic.stop(e, c, sig, timeout_s, err);
+}
+
+static int
+slow_kill(struct engine *e, struct container *c, int sig, struct err **err)
+{
+    if (__atomic_load_n(&in_start, __ATOMIC_SEQ_CST))
+        acted_during_start = true;
+    return driver_synthetic.kill(e, c, sig, err);
+}
+
+static struct driver slow_driver;
+
+struct op_job {
+    char id[ID_LEN + 1];
+    int op; /* 0 start, 1 stop, 2 kill, 3 remove -f */
+    int rc;
+};
+
+static void *
+op_main(void *arg)
+{
+    struct op_job *j = arg;
+    struct err *err = NULL;
+    switch (j->op) {
+    case 0:
+        j->rc = engine_container_start(eng, j->id, &err);
+        break;
+    case 1:
+        j->rc = engine_container_stop(eng, j->id, 1, &err);
+        break;
+    case 2:
+        j->rc = engine_container_kill(eng, j->id, SIGKILL, &err);
+        break;
+    default:
+        j->rc = engine_container_remove(eng, j->id, true, false, &err);
+        break;
+    }
+    err_clear(&err);
+    return NULL;
+}
+
+static void
+test_stop_kill_remove_wait_for_a_start(void **state)
+{
+    (void)state;
+    slow_driver = driver_synthetic;
+    slow_driver.start = slow_start;
+    slow_driver.stop = slow_stop;
+    slow_driver.kill = slow_kill;
+    for (int op = 1; op <= 3; op++) {
+        struct container_create req = {0};
+        req.spec.image = xstrdup("busybox");
+        req.spec.open_stdin = true; /* runs until stopped */
+        req.spec.stop_timeout = -1;
+        struct op_job start = {.op = 0}, other = {.op = op};
+        assert_int_equal(engine_container_create(eng, &req, start.id, NULL), 0);
+        memcpy(other.id, start.id, sizeof(start.id));
+        struct container *c = engine_container_get(eng, start.id, NULL);
+        c->driver = &slow_driver;
+        acted_during_start = false;
+        pthread_t t1, t2;
+        assert_int_equal(pthread_create(&t1, NULL, op_main, &start), 0);
+        while (!__atomic_load_n(&in_start, __ATOMIC_SEQ_CST))
+            usleep(1000);
+        assert_int_equal(pthread_create(&t2, NULL, op_main, &other), 0);
+        pthread_join(t1, NULL);
+        pthread_join(t2, NULL);
+        assert_int_equal(start.rc, 0);
+        assert_int_equal(other.rc, 0);
+        assert_false(acted_during_start);
+        if (op != 3) {
+            assert_true(wait_status(start.id, CONTAINER_EXITED));
+            assert_int_equal(engine_container_remove(eng, start.id, true, false, NULL), 0);
+        }
+        assert_null(engine_container_get(eng, start.id, NULL));
+        container_unref(c);
+    }
+}
+
+static void
+test_failed_start_ends_log_followers(void **state)
+{
+    (void)state;
+    char id[ID_LEN + 1];
+    create(NULL, "no", false, id);
+    struct container *c = engine_container_get(eng, id, NULL);
+    c->driver = &slow_driver;
+    slow_fail = true;
+    struct err *err = NULL;
+    expect_err(engine_container_start(eng, id, &err), &err, ERR_INTERNAL);
+    slow_fail = false;
+    pthread_mutex_lock(&eng->lock);
+    assert_int_equal(c->state.status, CONTAINER_EXITED);
+    assert_int_equal(c->state.pid, 0);
+    assert_false(c->starting);
+    pthread_mutex_unlock(&eng->lock);
+    struct logbuf_reader *r = logbuf_reader_new(c->logs, 0); /* a follower of logs -f */
+    assert_true(logbuf_reader_at_end(r));
+    logbuf_reader_free(r);
+    container_unref(c);
+    assert_int_equal(engine_container_remove(eng, id, true, false, NULL), 0);
+}
+
 int
 main(void)
 {
@@ -278,6 +405,8 @@ main(void)
         cmocka_unit_test(test_auto_remove),
         cmocka_unit_test(test_exec),
         cmocka_unit_test(test_health_probe_makes_it_healthy),
+        cmocka_unit_test(test_stop_kill_remove_wait_for_a_start),
+        cmocka_unit_test(test_failed_start_ends_log_followers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
