@@ -112,7 +112,9 @@ build_main(void *arg)
     }
     close(j->wfd);
     j->wfd = -1;
+    struct engine *eng = j->eng;
     job_free(j);
+    engine_job_end(eng);
     return NULL;
 }
 
@@ -432,9 +434,11 @@ api_build(struct http_request *req, void *app)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    engine_job_begin(j->eng);
     int rc = pthread_create(&t, &attr, build_main, j);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
+        engine_job_end(j->eng);
         close(p[0]);
         free(s);
         job_free(j);

@@ -243,7 +243,9 @@ job_main(void *arg)
         pthread_mutex_unlock(&j->lock);
     }
     close(j->wfd);
+    struct engine *eng = j->eng;
     job_unref(j);
+    engine_job_end(eng);
     return NULL;
 }
 
@@ -293,9 +295,11 @@ job_run(struct job *j)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    engine_job_begin(j->eng);
     int rc = pthread_create(&t, &attr, job_main, j);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
+        engine_job_end(j->eng);
         close(fds[0]);
         close(fds[1]);
         job_unref(j);

@@ -127,7 +127,9 @@ detached_main(void *arg)
     struct exec_io io = {.ctx = NULL, .write = detached_write, .read_stdin = exec_io_no_stdin};
     engine_exec_run(j->eng, j->e, &io);
     exec_unref(j->e);
+    struct engine *eng = j->eng;
     free(j);
+    engine_job_end(eng);
     return NULL;
 }
 
@@ -209,6 +211,7 @@ api_exec_start(struct http_request *req, void *app)
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        engine_job_begin(api->eng);
         if (pthread_create(&t, &attr, detached_main, j) != 0)
             detached_main(j);
         pthread_attr_destroy(&attr);

@@ -8,6 +8,7 @@
 #include <sys/random.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/fsutil.h"
@@ -18,7 +19,7 @@
 #include "engine/volume.h"
 #include "image/layerstore.h"
 
-enum { EVENTS_KEPT = 1024 };
+enum { EVENTS_KEPT = 1024, JOBS_WAIT_LOG_S = 5 };
 
 /* A random (version 4) UUID, which is what dockerd uses as its engine ID. */
 static void
@@ -71,6 +72,7 @@ engine_new(const char *data_root, const struct driver *const *drivers, struct er
     struct engine *eng = xcalloc(1, sizeof(*eng));
     pthread_mutex_init(&eng->lock, NULL);
     pthread_cond_init(&eng->start_done, NULL);
+    pthread_cond_init(&eng->jobs_done, NULL);
     eng->data_root = xstrdup(data_root);
     if (load_engine_id(eng, err) < 0) {
         engine_free(eng);
@@ -117,13 +119,42 @@ engine_free(struct engine *eng)
     free(eng->data_root);
     pthread_mutex_destroy(&eng->lock);
     pthread_cond_destroy(&eng->start_done);
+    pthread_cond_destroy(&eng->jobs_done);
     free(eng);
 }
 
 void
 engine_shutdown(struct engine *eng)
 {
+    pthread_mutex_lock(&eng->lock);
+    while (eng->jobs > 0) {
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += JOBS_WAIT_LOG_S;
+        if (pthread_cond_timedwait(&eng->jobs_done, &eng->lock, &deadline) == ETIMEDOUT)
+            LOG_INFO("shutdown: waiting for %d background job(s): pulls, pushes, builds, "
+                     "detached execs",
+                     eng->jobs);
+    }
+    pthread_mutex_unlock(&eng->lock);
     events_close(eng->events);
+}
+
+void
+engine_job_begin(struct engine *eng)
+{
+    pthread_mutex_lock(&eng->lock);
+    eng->jobs++;
+    pthread_mutex_unlock(&eng->lock);
+}
+
+void
+engine_job_end(struct engine *eng)
+{
+    pthread_mutex_lock(&eng->lock);
+    if (--eng->jobs == 0)
+        pthread_cond_broadcast(&eng->jobs_done);
+    pthread_mutex_unlock(&eng->lock);
 }
 
 void

@@ -31,6 +31,8 @@ struct engine_counts {
 struct engine {
     pthread_mutex_t lock;      /* the one engine lock: short updates only, never across I/O */
     pthread_cond_t start_done; /* with lock: broadcast when a container's start returns */
+    pthread_cond_t jobs_done;  /* with lock: broadcast when the last background job ends */
+    int jobs;                  /* background jobs running (engine_job_begin); under lock */
     struct events *events;
     struct creds *creds;
     struct hostinfo host;
@@ -59,8 +61,16 @@ struct engine {
 struct engine *engine_new(const char *data_root, const struct driver *const *drivers,
                           struct err **err);
 void engine_free(struct engine *eng);
-/* Stops what runs in the engine before the daemon exits: ends every event subscription. */
+/* Stops what runs in the engine before the daemon exits: waits for the background jobs, then
+ * ends every event subscription. */
 void engine_shutdown(struct engine *eng);
+/* Work that uses the engine from a thread of its own, outside any request (a pull, push or
+ * build stream's thread, a detached exec): begun before the thread starts, ended as its last
+ * use of the engine. engine_shutdown waits for every one, so that engine_free cannot pull the
+ * engine from under it. Once its client is gone (the server stopped) a job ends at its next
+ * write, or when what it waits on (a container, a registry) ends. */
+void engine_job_begin(struct engine *eng);
+void engine_job_end(struct engine *eng);
 void engine_get_counts(struct engine *eng, struct engine_counts *out);
 
 /* A watch: an eventfd made readable by every container state change (wait, attach). */

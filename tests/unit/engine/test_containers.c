@@ -394,6 +394,39 @@ test_failed_start_ends_log_followers(void **state)
     assert_int_equal(engine_container_remove(eng, id, true, false, NULL), 0);
 }
 
+/* engine_shutdown waits for the background jobs (a pull's or build's thread) to end. */
+static bool job_ended;
+
+static void *
+job_main(void *arg)
+{
+    struct engine *e = arg;
+    usleep(200000);
+    __atomic_store_n(&job_ended, true, __ATOMIC_SEQ_CST);
+    engine_job_end(e);
+    return NULL;
+}
+
+static void
+test_shutdown_waits_for_background_jobs(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sockerless-engine-jobs-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct engine *e = engine_new(dir, chain, NULL);
+    assert_non_null(e);
+    engine_job_begin(e);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, job_main, e), 0);
+    engine_shutdown(e);
+    assert_true(__atomic_load_n(&job_ended, __ATOMIC_SEQ_CST));
+    pthread_join(t, NULL);
+    engine_free(e);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -407,6 +440,7 @@ main(void)
         cmocka_unit_test(test_health_probe_makes_it_healthy),
         cmocka_unit_test(test_stop_kill_remove_wait_for_a_start),
         cmocka_unit_test(test_failed_start_ends_log_followers),
+        cmocka_unit_test(test_shutdown_waits_for_background_jobs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
