@@ -262,6 +262,7 @@ def test_process_killed_behind_the_daemons_back(faulty, baseline, tty):
               "sh", "-c", "echo up; exec sleep 60")
     pid = inspect_state(faulty.raw, name)["Pid"]
     assert pid > 0
+    wait_until(lambda: "up" in faulty.dk("logs", name), what="the container's first line")
     os.kill(pid, signal.SIGKILL)
     wait_until(lambda: name not in ps_names(faulty), what="docker ps to drop the container")
     state = assert_not_running(faulty, name, exit_code=137)
