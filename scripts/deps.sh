@@ -15,6 +15,8 @@ packages=(
   # The registry client (libcurl with OpenSSL); its end-to-end tests run Debian's registry:2
   # (docker-registry) with htpasswd files (apache2-utils) and a CA made with openssl.
   libcurl4-openssl-dev docker-registry apache2-utils openssl zstd
+  # The valgrind run of the end-to-end subset (ctest --preset valgrind).
+  valgrind
 )
 # The end-to-end tests drive the real docker CLI. A machine that has none gets Debian's
 # (docker.io ships the CLI together with an engine that the tests never start).
