@@ -212,6 +212,24 @@ def driver_status(raw):
     return dict(body.get("DriverStatus") or [])
 
 
+def start_process_daemon(daemon, timeout=15):
+    """Starts `daemon` (a Daemon with driver "process") and waits until it answers; skips the
+    caller when /info says the process driver is not in use, fails (never hangs) when the daemon
+    refuses to start. Returns the daemon."""
+    daemon.start()
+    try:
+        daemon.wait_ready(timeout=timeout)
+        chain = driver_status(RawClient(daemon.host)).get("Driver Chain", "")
+    except BaseException:
+        daemon.kill()
+        raise
+    if not chain.startswith("process"):
+        stop_and_check(daemon, "sockerlessd --driver process")
+        pytest.skip(f"the process driver is not in use: /info DriverStatus has Driver Chain "
+                    f"{chain!r}")
+    return daemon
+
+
 @pytest.fixture(scope="session")
 def proc_daemon(request):
     """The sockerlessd started with `--driver process` in a work directory of its own, or None
@@ -224,19 +242,8 @@ def proc_daemon(request):
         return
 
     binary = request.getfixturevalue("sockerlessd_binary")
-    daemon = Daemon(
-        binary, tempfile.mkdtemp(prefix="sockerless-e2e-proc-"), driver="process"
-    ).start()
-    try:
-        daemon.wait_ready(timeout=15)
-        chain = driver_status(RawClient(daemon.host)).get("Driver Chain", "")
-    except BaseException:
-        daemon.kill()
-        raise
-    if not chain.startswith("process"):
-        stop_and_check(daemon, "sockerlessd --driver process")
-        pytest.skip(f"the process driver is not in use: /info DriverStatus has Driver Chain "
-                    f"{chain!r}")
+    daemon = start_process_daemon(
+        Daemon(binary, tempfile.mkdtemp(prefix="sockerless-e2e-proc-"), driver="process"))
     _proc_daemon = daemon
     yield daemon
     _proc_daemon = None

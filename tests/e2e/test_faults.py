@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import driver_status, make_cli, stop_and_check
+from conftest import driver_status, make_cli, start_process_daemon, stop_and_check
 from e2e_helpers import (Daemon, RawClient, assert_back_to, mounts_under, read_response_head,
                          resources, wait_until)
 from images_fixture import APP, BUSYBOX, load_images, unique
@@ -71,17 +71,7 @@ def real_runtime(request):
 def start_daemon(binary, workdir, *extra):
     daemon = Daemon(binary, workdir, driver="process")
     daemon.argv += list(extra)
-    daemon.start()
-    try:
-        daemon.wait_ready(timeout=30)
-        chain = driver_status(RawClient(daemon.host)).get("Driver Chain", "")
-    except BaseException:
-        daemon.kill()
-        raise
-    if not chain.startswith("process"):
-        stop_and_check(daemon, "sockerlessd --driver process")
-        pytest.skip(f"the process driver is not in use (Driver Chain {chain!r})")
-    return daemon
+    return start_process_daemon(daemon, timeout=30)
 
 
 class Faulty:

@@ -31,7 +31,7 @@ from collections import Counter
 import docker
 import pytest
 
-from conftest import driver_status, make_cli, stop_and_check
+from conftest import make_cli, start_process_daemon, stop_and_check
 from e2e_helpers import (SLOW, Daemon, RawClient, assert_back_to, read_response_head,
                          resources)
 from images_fixture import BUSYBOX, load_images, unique
@@ -73,16 +73,7 @@ def stress_daemon(sockerlessd_binary, tmp_path_factory, target_is_sockerless):
     for name in ("TSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS"):
         env[name] = ":".join(x for x in (env.get(name), log) if x)
     daemon.env = env
-    daemon.start()
-    try:
-        daemon.wait_ready(timeout=30)
-        chain = driver_status(RawClient(daemon.host)).get("Driver Chain", "")
-    except BaseException:
-        daemon.kill()
-        raise
-    if not chain.startswith("process"):
-        stop_and_check(daemon, "sockerlessd --driver process")
-        pytest.skip(f"the process driver is not in use (Driver Chain {chain!r})")
+    start_process_daemon(daemon, timeout=30)
     cli = make_cli(daemon.host, tmp_path_factory.mktemp("docker-config-stress"))
     load_images(cli, daemon.host, tmp_path_factory)
     yield daemon
