@@ -1,13 +1,15 @@
 /*
  * fuzz_tarfs: a tar (or compressed tar) from arbitrary bytes extracted by tarfs_extract into a
- * fresh root inside a fresh directory; afterwards the directory must hold the root and nothing
- * else, and no path under the root may resolve outside it. Byte 0 picks the options (keep
- * owners or force one, docker cp's no_overwrite_dir_non_dir, extraction into "/" or into
+ * fresh root inside a fresh directory, next to an empty directory "outside" (seeds link to it
+ * as "../outside"); afterwards the directory must hold those two and nothing else, "outside"
+ * must still be empty, and no path under the root may resolve outside it. Byte 0 picks the options
+ * (keep owners or force one, docker cp's no_overwrite_dir_non_dir, extraction into "/" or into
  * "/sub"); the rest is the archive.
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,17 +23,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The directory holds exactly one entry, "root". */
+/* The directory holds only the names in keep (NULL-ended). */
 static void
-check_only_root(const char *dir)
+check_only(const char *dir, const char *const *keep)
 {
     DIR *d = opendir(dir);
     if (d == NULL)
         abort();
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
-            strcmp(e->d_name, "root") != 0) {
+        bool kept = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+        for (size_t i = 0; keep[i] != NULL && !kept; i++)
+            kept = strcmp(e->d_name, keep[i]) == 0;
+        if (!kept) {
             fprintf(stderr, "fuzz_tarfs: %s/%s was created outside the root\n", dir, e->d_name);
             abort();
         }
@@ -49,9 +53,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     char root[sizeof(dir) + 8];
     snprintf(root, sizeof(root), "%s/root", dir);
-    char sub[sizeof(root) + 8];
+    char sub[sizeof(root) + 8], outside[sizeof(dir) + 16];
     snprintf(sub, sizeof(sub), "%s/sub", root);
-    if (mkdir(root, 0755) < 0 || mkdir(sub, 0755) < 0)
+    snprintf(outside, sizeof(outside), "%s/outside", dir);
+    if (mkdir(root, 0755) < 0 || mkdir(sub, 0755) < 0 || mkdir(outside, 0755) < 0)
         abort();
 
     struct tarfs_owner owner = {.uid = 1000, .gid = 1000};
@@ -60,7 +65,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         data[0] & 1 ? &owner : NULL, &err);
     err_clear(&err);
 
-    check_only_root(dir);
+    static const char *const dir_names[] = {"root", "outside", NULL};
+    static const char *const none[] = {NULL};
+    check_only(dir, dir_names);
+    check_only(outside, none);
     /* Every path the root lists must really be under it (no link out, resolved in the root). */
     char **paths = tarfs_list(root, &err);
     err_clear(&err);
