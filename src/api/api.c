@@ -1,4 +1,5 @@
 #include "api/api.h"
+#include "api/decode.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -205,12 +206,18 @@ api_file_response(int fd, const char *content_type)
 json_t *
 api_body_object(const struct http_request *req, struct err **err)
 {
-    if (req->body.len == 0) {
+    return api_parse_object(req->body.data, req->body.len, err);
+}
+
+json_t *
+api_parse_object(const void *data, size_t len, struct err **err)
+{
+    if (len == 0) {
         err_make(err, ERR_INVALID, 0, "request body is empty, expected a JSON object");
         return NULL;
     }
     json_error_t jerr;
-    json_t *v = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *v = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (v == NULL) {
         err_make(err, ERR_INVALID, 0, "invalid JSON body: %s", jerr.text);
         return NULL;

@@ -1389,15 +1389,13 @@ resolve_references(struct engine *eng, struct container_create *req, struct err 
 }
 
 int
-container_doc_decode(const struct http_request *hreq, json_t *body, struct container_create *req,
-                     struct err **err)
+container_doc_decode(const char *name, json_t *body, struct container_create *req, struct err **err)
 {
     memset(req, 0, sizeof(*req));
     req->spec.stop_timeout = -1;
     struct container_doc *doc = xcalloc(1, sizeof(*doc));
     req->api_doc = doc;
     req->api_doc_free = container_doc_free;
-    const char *name = http_query(hreq, "name");
     if (name != NULL && *name != '\0')
         req->name = xstrdup(name);
     if (decode_config(body, &req->spec, err) < 0 ||
@@ -1422,7 +1420,7 @@ api_container_create(struct http_request *req, void *app)
     if (body == NULL)
         return api_error_response(&err);
     struct container_create creq;
-    if (container_doc_decode(req, body, &creq, &err) < 0) {
+    if (container_doc_decode(http_query(req, "name"), body, &creq, &err) < 0) {
         json_decref(body);
         container_create_fini(&creq);
         return api_error_response(&err);

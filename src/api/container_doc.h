@@ -19,8 +19,9 @@ struct container_doc {
 };
 
 void container_doc_free(void *doc);
-/* Decodes a create body into req (spec, name from the query, doc). ERR_INVALID on bad input. */
-int container_doc_decode(const struct http_request *hreq, json_t *body,
-                         struct container_create *req, struct err **err);
+/* Decodes a create body into req (spec, name = the `name` query argument or NULL, doc).
+ * ERR_INVALID on bad input; free req with container_create_fini either way. */
+int container_doc_decode(const char *name, json_t *body, struct container_create *req,
+                         struct err **err);
 
 #endif

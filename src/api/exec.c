@@ -4,11 +4,32 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/decode.h"
 #include "api/jsonx.h"
 #include "api/mux.h"
 #include "base/xalloc.h"
 #include "driver/driver.h"
 #include "engine/engine.h"
+
+int
+api_exec_create_decode(json_t *body, struct exec_spec *spec, struct err **err)
+{
+    memset(spec, 0, sizeof(*spec));
+    if (jsonx_strv(body, "Cmd", true, &spec->cmd, err) < 0 ||
+        jsonx_strv(body, "Env", false, &spec->env, err) < 0 ||
+        jsonx_string(body, "WorkingDir", &spec->working_dir, err) < 0 ||
+        jsonx_string(body, "User", &spec->user, err) < 0 ||
+        jsonx_string(body, "DetachKeys", &spec->detach_keys, err) < 0 ||
+        jsonx_bool(body, "Tty", &spec->tty, err) < 0 ||
+        jsonx_bool(body, "Privileged", &spec->privileged, err) < 0 ||
+        jsonx_bool(body, "AttachStdin", &spec->attach_stdin, err) < 0 ||
+        jsonx_bool(body, "AttachStdout", &spec->attach_stdout, err) < 0 ||
+        jsonx_bool(body, "AttachStderr", &spec->attach_stderr, err) < 0 ||
+        jsonx_console_size(body, "ConsoleSize", &spec->console_height, &spec->console_width, err) <
+            0)
+        return -1;
+    return 0;
+}
 
 struct http_response *
 api_exec_create(struct http_request *req, void *app)
@@ -18,19 +39,8 @@ api_exec_create(struct http_request *req, void *app)
     json_t *body = api_body_object(req, &err);
     if (body == NULL)
         return api_error_response(&err);
-    struct exec_spec spec = {0};
-    if (jsonx_strv(body, "Cmd", true, &spec.cmd, &err) < 0 ||
-        jsonx_strv(body, "Env", false, &spec.env, &err) < 0 ||
-        jsonx_string(body, "WorkingDir", &spec.working_dir, &err) < 0 ||
-        jsonx_string(body, "User", &spec.user, &err) < 0 ||
-        jsonx_string(body, "DetachKeys", &spec.detach_keys, &err) < 0 ||
-        jsonx_bool(body, "Tty", &spec.tty, &err) < 0 ||
-        jsonx_bool(body, "Privileged", &spec.privileged, &err) < 0 ||
-        jsonx_bool(body, "AttachStdin", &spec.attach_stdin, &err) < 0 ||
-        jsonx_bool(body, "AttachStdout", &spec.attach_stdout, &err) < 0 ||
-        jsonx_bool(body, "AttachStderr", &spec.attach_stderr, &err) < 0 ||
-        jsonx_console_size(body, "ConsoleSize", &spec.console_height, &spec.console_width, &err) <
-            0) {
+    struct exec_spec spec;
+    if (api_exec_create_decode(body, &spec, &err) < 0) {
         json_decref(body);
         exec_spec_fini(&spec);
         return api_error_response(&err);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/decode.h"
 #include "api/filters_json.h"
 #include "api/jsonx.h"
 #include "base/strv.h"
@@ -236,6 +237,25 @@ decode_ipam(json_t *body, struct network_spec *spec, struct err **err)
     return 0;
 }
 
+int
+api_network_create_decode(json_t *body, struct network_spec *spec, struct err **err)
+{
+    memset(spec, 0, sizeof(*spec));
+    if (jsonx_string(body, "Name", &spec->name, err) < 0 ||
+        jsonx_string(body, "Driver", &spec->driver, err) < 0 ||
+        jsonx_bool(body, "Internal", &spec->internal, err) < 0 ||
+        jsonx_bool(body, "Attachable", &spec->attachable, err) < 0 ||
+        jsonx_bool(body, "Ingress", &spec->ingress, err) < 0 ||
+        jsonx_bool(body, "EnableIPv6", &spec->enable_ipv6, err) < 0 ||
+        jsonx_labels(body, "Options", &spec->options, err) < 0 ||
+        jsonx_labels(body, "Labels", &spec->labels, err) < 0 || decode_ipam(body, spec, err) < 0)
+        return -1;
+    if (spec->name == NULL || *spec->name == '\0' || name_validate(spec->name, NULL) < 0)
+        return err_make(err, ERR_INVALID, 0, "invalid network name %s",
+                        spec->name ? spec->name : "\"\"");
+    return 0;
+}
+
 struct http_response *
 api_network_create(struct http_request *req, void *app)
 {
@@ -244,24 +264,11 @@ api_network_create(struct http_request *req, void *app)
     json_t *body = api_body_object(req, &err);
     if (body == NULL)
         return api_error_response(&err);
-    struct network_spec spec = {0};
-    if (jsonx_string(body, "Name", &spec.name, &err) < 0 ||
-        jsonx_string(body, "Driver", &spec.driver, &err) < 0 ||
-        jsonx_bool(body, "Internal", &spec.internal, &err) < 0 ||
-        jsonx_bool(body, "Attachable", &spec.attachable, &err) < 0 ||
-        jsonx_bool(body, "Ingress", &spec.ingress, &err) < 0 ||
-        jsonx_bool(body, "EnableIPv6", &spec.enable_ipv6, &err) < 0 ||
-        jsonx_labels(body, "Options", &spec.options, &err) < 0 ||
-        jsonx_labels(body, "Labels", &spec.labels, &err) < 0 ||
-        decode_ipam(body, &spec, &err) < 0) {
-        json_decref(body);
-        network_spec_fini(&spec);
-        return api_error_response(&err);
-    }
+    struct network_spec spec;
+    int rc = api_network_create_decode(body, &spec, &err);
     json_decref(body);
-    if (spec.name == NULL || *spec.name == '\0' || name_validate(spec.name, NULL) < 0) {
+    if (rc < 0) {
         network_spec_fini(&spec);
-        err_make(&err, ERR_INVALID, 0, "invalid network name %s", spec.name ? spec.name : "\"\"");
         return api_error_response(&err);
     }
     if (spec.enable_ipv6) {
@@ -327,6 +334,30 @@ api_network_prune(struct http_request *req, void *app)
     return http_response_json(200, json_pack("{s:o}", "NetworksDeleted", deleted));
 }
 
+int
+api_network_connect_decode(json_t *body, struct network_connect_req *out, struct err **err)
+{
+    memset(out, 0, sizeof(*out));
+    json_t *ec = json_object_get(body, "EndpointConfig");
+    json_t *ipam = json_is_object(ec) ? json_object_get(ec, "IPAMConfig") : NULL;
+    if (jsonx_string(body, "Container", &out->container, err) < 0 ||
+        (json_is_object(ec) && jsonx_strv(ec, "Aliases", false, &out->aliases, err) < 0) ||
+        (json_is_object(ipam) && jsonx_string(ipam, "IPv4Address", &out->ipv4, err) < 0))
+        return -1;
+    if (out->container == NULL || *out->container == '\0')
+        return err_make(err, ERR_INVALID, 0, "no container specified");
+    return 0;
+}
+
+void
+network_connect_req_fini(struct network_connect_req *r)
+{
+    free(r->container);
+    free(r->ipv4);
+    strv_free(r->aliases);
+    memset(r, 0, sizeof(*r));
+}
+
 struct http_response *
 api_network_connect(struct http_request *req, void *app)
 {
@@ -335,24 +366,13 @@ api_network_connect(struct http_request *req, void *app)
     json_t *body = api_body_object(req, &err);
     if (body == NULL)
         return api_error_response(&err);
-    char *container = NULL, *ipv4 = NULL;
-    char **aliases = NULL;
-    json_t *ec = json_object_get(body, "EndpointConfig");
-    json_t *ipam = json_is_object(ec) ? json_object_get(ec, "IPAMConfig") : NULL;
-    int rc = jsonx_string(body, "Container", &container, &err);
-    if (rc == 0 && json_is_object(ec))
-        rc = jsonx_strv(ec, "Aliases", false, &aliases, &err);
-    if (rc == 0 && json_is_object(ipam))
-        rc = jsonx_string(ipam, "IPv4Address", &ipv4, &err);
-    if (rc == 0 && (container == NULL || *container == '\0'))
-        rc = err_make(&err, ERR_INVALID, 0, "no container specified");
-    if (rc == 0)
-        rc =
-            engine_network_connect(api->eng, http_param(req, "id"), container, aliases, ipv4, &err);
+    struct network_connect_req c;
+    int rc = api_network_connect_decode(body, &c, &err);
     json_decref(body);
-    free(container);
-    free(ipv4);
-    strv_free(aliases);
+    if (rc == 0)
+        rc = engine_network_connect(api->eng, http_param(req, "id"), c.container, c.aliases, c.ipv4,
+                                    &err);
+    network_connect_req_fini(&c);
     return rc == 0 ? http_response_data(200, NULL, NULL, 0) : api_error_response(&err);
 }
 

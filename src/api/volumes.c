@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/decode.h"
 #include "api/filters_json.h"
 #include "api/jsonx.h"
 #include "base/strv.h"
@@ -156,6 +157,38 @@ volume_json(const struct volume *v)
                      v->name, "Options", "Scope", "local");
 }
 
+int
+api_volume_create_decode(json_t *body, struct volume_create_req *out, struct err **err)
+{
+    memset(out, 0, sizeof(*out));
+    if (jsonx_string(body, "Name", &out->name, err) < 0 ||
+        jsonx_string(body, "Driver", &out->driver, err) < 0 ||
+        jsonx_labels(body, "Labels", &out->labels, err) < 0 ||
+        jsonx_labels(body, "DriverOpts", &out->opts, err) < 0)
+        return -1;
+    const char *name = out->name ? out->name : "";
+    if (out->driver != NULL && *out->driver != '\0' && strcmp(out->driver, "local") != 0)
+        return err_make(err, ERR_NOT_FOUND, 0,
+                        "create %s: error looking up volume plugin %s: plugin \"%s\" not found",
+                        name, out->driver, out->driver);
+    if (out->opts.n > 0)
+        return err_make(err, ERR_UNSUPPORTED, 0,
+                        "create %s: local volume options (%s=...) are not supported yet: volumes "
+                        "are plain directories",
+                        name, out->opts.keys[0]);
+    return 0;
+}
+
+void
+volume_create_req_fini(struct volume_create_req *r)
+{
+    free(r->name);
+    free(r->driver);
+    labels_fini(&r->labels);
+    labels_fini(&r->opts);
+    memset(r, 0, sizeof(*r));
+}
+
 struct http_response *
 api_volume_create(struct http_request *req, void *app)
 {
@@ -164,37 +197,19 @@ api_volume_create(struct http_request *req, void *app)
     json_t *body = api_body_object(req, &err);
     if (body == NULL)
         return api_error_response(&err);
-    char *name = NULL, *driver = NULL;
-    struct labels labels = {0}, opts = {0};
-    int rc = 0;
-    if (jsonx_string(body, "Name", &name, &err) < 0 ||
-        jsonx_string(body, "Driver", &driver, &err) < 0 ||
-        jsonx_labels(body, "Labels", &labels, &err) < 0 ||
-        jsonx_labels(body, "DriverOpts", &opts, &err) < 0)
-        rc = -1;
+    struct volume_create_req vr;
+    int rc = api_volume_create_decode(body, &vr, &err);
     json_decref(body);
-    if (rc == 0 && driver != NULL && *driver != '\0' && strcmp(driver, "local") != 0)
-        rc = err_make(&err, ERR_NOT_FOUND, 0,
-                      "create %s: error looking up volume plugin %s: plugin \"%s\" not found",
-                      name ? name : "", driver, driver);
-    if (rc == 0 && opts.n > 0)
-        rc = err_make(&err, ERR_UNSUPPORTED, 0,
-                      "create %s: local volume options (%s=...) are not supported yet: volumes "
-                      "are plain directories",
-                      name ? name : "", opts.keys[0]);
     json_t *out = NULL;
     if (rc == 0) {
         bool created;
         pthread_mutex_lock(&api->eng->lock);
-        struct volume *v =
-            volume_create(api->eng, name && *name ? name : NULL, &labels, &created, &err);
+        struct volume *v = volume_create(api->eng, vr.name && *vr.name ? vr.name : NULL, &vr.labels,
+                                         &created, &err);
         out = v ? volume_json(v) : NULL;
         pthread_mutex_unlock(&api->eng->lock);
     }
-    free(name);
-    free(driver);
-    labels_fini(&labels);
-    labels_fini(&opts);
+    volume_create_req_fini(&vr);
     return out ? http_response_json(201, out) : api_error_response(&err);
 }
 

@@ -92,7 +92,8 @@ parse_unix(const char *s, int64_t *out)
         p++;
     }
     int64_t frac;
-    if (!read_fraction(&p, &frac) || *p != '\0')
+    /* the last digit may still take sec past what nanoseconds hold (fuzz_filters) */
+    if (!read_fraction(&p, &frac) || *p != '\0' || sec > INT64_MAX / NS_PER_SEC - 1)
         return false;
     *out = sec * NS_PER_SEC + frac;
     return true;
@@ -138,8 +139,12 @@ parse_rfc3339(const char *s, int64_t *out)
     tm.tm_hour = hour;
     tm.tm_min = min;
     tm.tm_sec = sec;
-    time_t t = timegm(&tm);
-    *out = ((int64_t)t - offset) * NS_PER_SEC + frac;
+    /* Nanoseconds since the epoch hold years 1678 to 2262; a year the four digits allow past
+     * that would overflow (fuzz_filters). */
+    int64_t t = (int64_t)timegm(&tm) - offset;
+    if (t > INT64_MAX / NS_PER_SEC - 1 || t < INT64_MIN / NS_PER_SEC + 1)
+        return false;
+    *out = t * NS_PER_SEC + frac;
     return true;
 }
 

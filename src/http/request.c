@@ -51,10 +51,8 @@ http_header(const struct http_request *req, const char *name)
 }
 
 int
-http_query_bool(const struct http_request *req, const char *name, bool def, bool *out,
-                struct err **err)
+http_parse_bool(const char *name, const char *v, bool def, bool *out, struct err **err)
 {
-    const char *v = http_query(req, name);
     if (v == NULL || *v == '\0') {
         *out = def;
         return 0;
@@ -71,10 +69,16 @@ http_query_bool(const struct http_request *req, const char *name, bool def, bool
 }
 
 int
-http_query_int(const struct http_request *req, const char *name, int64_t def, int64_t min,
-               int64_t max, int64_t *out, struct err **err)
+http_query_bool(const struct http_request *req, const char *name, bool def, bool *out,
+                struct err **err)
 {
-    const char *v = http_query(req, name);
+    return http_parse_bool(name, http_query(req, name), def, out, err);
+}
+
+int
+http_parse_int(const char *name, const char *v, int64_t def, int64_t min, int64_t max, int64_t *out,
+               struct err **err)
+{
     if (v == NULL || *v == '\0') {
         *out = def;
         return 0;
@@ -86,6 +90,13 @@ http_query_int(const struct http_request *req, const char *name, int64_t def, in
         return err_make(err, ERR_INVALID, 0, "invalid value for %s: %.64s", name, v);
     *out = n;
     return 0;
+}
+
+int
+http_query_int(const struct http_request *req, const char *name, int64_t def, int64_t min,
+               int64_t max, int64_t *out, struct err **err)
+{
+    return http_parse_int(name, http_query(req, name), def, min, max, out, err);
 }
 
 void

@@ -57,6 +57,10 @@ int http_query_bool(const struct http_request *req, const char *name, bool def, 
 /* An integer query argument in [min, max]; absent or empty -> def. ERR_INVALID otherwise. */
 int http_query_int(const struct http_request *req, const char *name, int64_t def, int64_t min,
                    int64_t max, int64_t *out, struct err **err);
+/* The same two on a value already looked up (v NULL when absent); name is for the message. */
+int http_parse_bool(const char *name, const char *v, bool def, bool *out, struct err **err);
+int http_parse_int(const char *name, const char *v, int64_t def, int64_t min, int64_t max,
+                   int64_t *out, struct err **err);
 /* The request body, buffered or spooled (mapped read-only): valid until the response is sent. */
 void http_request_body(const struct http_request *req, const void **data, size_t *len);
 /* The connected socket of the request, for waiting on the client's hang-up. */

@@ -144,6 +144,14 @@ reference_parse(const char *ref, struct reference *out, struct err **err)
         r.path = xasprintf("library/%s", path);
     else
         r.path = xstrdup(path);
+    /* Docker limits the normalized name, domain included (found by fuzz_reference: a longer
+     * one was taken, and its full form then did not parse). */
+    if (strlen(r.domain) + 1 + strlen(r.path) > 255) {
+        reference_fini(&r);
+        return err_make(err, ERR_INVALID, 0,
+                        "invalid reference format: repository name must not be more than 255 "
+                        "characters");
+    }
     if (r.tag == NULL && r.digest == NULL)
         r.tag = xstrdup("latest");
     *out = r;

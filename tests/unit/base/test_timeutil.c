@@ -70,6 +70,19 @@ test_parse_refuses_garbage(void **state)
     refuses("2023-11-14T22:13:20Zjunk");
 }
 
+/* Found by fuzz_filters: times nanoseconds since the epoch cannot hold overflowed. */
+static void
+test_parse_refuses_out_of_range(void **state)
+{
+    (void)state;
+    refuses("9223372039");
+    refuses("9223372036.9");
+    refuses("4048-01-01T00:00:00Z");
+    refuses("1000-01-01T00:00:00Z");
+    parses_to("9223372035", 9223372035000000000LL);
+    parses_to("2262-01-01T00:00:00Z", 9214646400000000000LL);
+}
+
 int
 main(void)
 {
@@ -78,6 +91,7 @@ main(void)
         cmocka_unit_test(test_parse_unix),
         cmocka_unit_test(test_parse_rfc3339),
         cmocka_unit_test(test_parse_refuses_garbage),
+        cmocka_unit_test(test_parse_refuses_out_of_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

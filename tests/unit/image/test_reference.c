@@ -40,6 +40,30 @@ test_normalization(void **state)
     reference_fini(&r);
 }
 
+/* The 255-character limit counts the normalized name: "docker.io/library/" included. */
+static void
+test_name_too_long(void **state)
+{
+    (void)state;
+    char name[300];
+    struct reference r;
+    memset(name, 'a', 237);
+    name[237] = '\0'; /* docker.io/library/ + 237 = 255 */
+    assert_int_equal(reference_parse(name, &r, NULL), 0);
+    char *full = reference_full(&r);
+    struct reference again;
+    assert_int_equal(reference_parse(full, &again, NULL), 0);
+    free(full);
+    reference_fini(&again);
+    reference_fini(&r);
+    name[237] = 'a';
+    name[238] = '\0';
+    struct err *err = NULL;
+    assert_int_equal(reference_parse(name, &r, &err), -1);
+    assert_int_equal(err->kind, ERR_INVALID);
+    err_clear(&err);
+}
+
 static void
 test_invalid(void **state)
 {
@@ -62,6 +86,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normalization),
         cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_name_too_long),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
