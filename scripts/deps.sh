@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git ca-certificates curl
-  libmicrohttpd-dev libjansson-dev libcmocka-dev libssl-dev libarchive-dev
+  libmicrohttpd-dev libgnutls28-dev libjansson-dev libcmocka-dev libssl-dev libarchive-dev
   clang-format
   python3 python3-pytest python3-docker
   busybox-static

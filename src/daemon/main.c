@@ -1,4 +1,6 @@
 /* sockerlessd: flags, signals and wiring. Everything else lives in the core library. */
+#include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "engine/engine.h"
 #include "http/listener.h"
 #include "http/server.h"
+#include "http/tls.h"
 #include "image/registry.h"
 
 enum {
@@ -24,6 +27,67 @@ enum {
 };
 /* Archives (load, import, cp into a container) are spooled to disk under the data root. */
 #define MAX_SPOOL ((size_t)8 * 1024 * 1024 * 1024)
+
+/* The gid of --group for the unix sockets, or -1 to leave them in the process's group: dockerd
+ * only warns when its default group "docker" does not exist. -2 with a message when a group
+ * given on the command line does not exist. */
+static long
+socket_group(const struct options *opt)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(opt->group, &end, 10);
+    if (errno == 0 && *end == '\0' && n >= 0)
+        return n;
+    struct group gr, *found = NULL;
+    char buf[16384];
+    getgrnam_r(opt->group, &gr, buf, sizeof(buf), &found);
+    if (found != NULL)
+        return (long)found->gr_gid;
+    if (opt->group_given) {
+        fprintf(stderr, "sockerlessd: --group: group %s not found\n", opt->group);
+        return -2;
+    }
+    LOG_WARN("could not change the group of the unix sockets to %s: group %s not found", opt->group,
+             opt->group);
+    return -1;
+}
+
+/* dockerd's policy for TCP listeners: TLS with client verification is the only authenticated
+ * mode; anything else is loud, and plain TCP beyond loopback needs an explicit --tls=false or
+ * --tlsverify=false (dockerd 27 refuses to start without it). 0, or -1 after a message. */
+static int
+check_tcp_policy(const struct options *opt, const struct listener *l)
+{
+    if (l->kind != LISTENER_TCP || opt->tls_verify)
+        return 0;
+    if (!opt->tls && !opt->tls_explicit_off && !listener_is_loopback(l)) {
+        fprintf(stderr,
+                "sockerlessd: refusing to listen on %s: plain TCP beyond loopback gives root "
+                "access to anyone who can reach it. Use --tlsverify (see --help), or force it "
+                "with --tls=false\n",
+                l->spec);
+        return -1;
+    }
+    LOG_WARN("[!] API listen on %s %s: anyone who can reach it controls the daemon [!]", l->spec,
+             opt->tls ? "over TLS without client verification (--tlsverify)"
+                      : "over plain TCP without authentication");
+    return 0;
+}
+
+/* Opens a listener, giving up the default group when the process may not set it. */
+static int
+open_listener(const struct options *opt, struct listener *l, struct err **err)
+{
+    if (listener_open(l, err) == 0)
+        return 0;
+    if (err_kind_of(err) != ERR_FORBIDDEN || opt->group_given)
+        return -1;
+    LOG_WARN("%s: %s: the socket keeps the process's group", l->spec, (*err)->msg);
+    err_clear(err);
+    l->gid = -1;
+    return listener_open(l, err);
+}
 
 static int
 run(const struct options *opt)
@@ -44,17 +108,31 @@ run(const struct options *opt)
     struct listener listeners[OPTIONS_MAX_HOSTS];
     size_t n_open = 0;
     int status = 1;
+    long gid = socket_group(opt);
+    if (gid == -2)
+        return EXIT_USAGE;
     for (size_t i = 0; i < opt->n_hosts; i++) {
         if (listener_parse(opt->hosts[i], &listeners[i], &err) < 0) {
             fprintf(stderr, "sockerlessd: %s\n", err->msg);
             err_clear(&err);
             return EXIT_USAGE;
         }
+        listeners[i].gid = gid;
+        if (check_tcp_policy(opt, &listeners[i]) < 0)
+            return EXIT_USAGE;
+    }
+    struct http_tls *tls = NULL;
+    if (opt->tls && (tls = http_tls_load(opt->tls_cert, opt->tls_key,
+                                         opt->tls_verify ? opt->tls_cacert : NULL, &err)) == NULL) {
+        fprintf(stderr, "sockerlessd: %s\n", err->msg);
+        err_clear(&err);
+        return EXIT_USAGE;
     }
     struct engine *eng = engine_new(opt->data_root, backend->drivers, &err);
     if (eng == NULL) {
         fprintf(stderr, "sockerlessd: %s\n", err->msg);
         err_clear(&err);
+        http_tls_free(tls);
         return 1;
     }
     if (opt->driver != OPTIONS_DRIVER_SYNTHETIC &&
@@ -63,6 +141,7 @@ run(const struct options *opt)
             fprintf(stderr, "sockerlessd: the process driver cannot run here: %s\n", err->msg);
             err_clear(&err);
             engine_free(eng);
+            http_tls_free(tls);
             return 1;
         }
         LOG_WARN("the process driver cannot run here (%s): containers run with the synthetic "
@@ -83,6 +162,7 @@ run(const struct options *opt)
         fprintf(stderr, "sockerlessd: %s\n", err->msg);
         err_clear(&err);
         engine_free(eng);
+        http_tls_free(tls);
         return 1;
     }
     size_t n_routes;
@@ -100,7 +180,8 @@ run(const struct options *opt)
     struct http_server *srv = http_server_new(routes, n_routes, &api, &hopts);
     for (; n_open < opt->n_hosts; n_open++) {
         struct listener *l = &listeners[n_open];
-        if (listener_open(l, &err) < 0 || http_server_serve(srv, l->fd, &err) < 0) {
+        const struct http_tls *l_tls = l->kind == LISTENER_TCP ? tls : NULL; /* as dockerd */
+        if (open_listener(opt, l, &err) < 0 || http_server_serve_tls(srv, l->fd, l_tls, &err) < 0) {
             fprintf(stderr, "sockerlessd: cannot listen on %s: %s\n", l->spec, err->msg);
             status = err->kind == ERR_CONFLICT ? EXIT_ADDR_IN_USE : 1;
             err_clear(&err);
@@ -108,11 +189,10 @@ run(const struct options *opt)
                 n_open++;
             goto out;
         }
-        if (l->kind == LISTENER_TCP)
-            LOG_WARN("API listen on %s: TCP without TLS has no authentication; anyone who can "
-                     "reach it controls the daemon",
-                     l->spec);
-        LOG_INFO("API listen on %s", l->spec);
+        LOG_INFO("API listen on %s%s", l->spec,
+                 l_tls == NULL     ? ""
+                 : opt->tls_verify ? " (TLS, client certificates verified)"
+                                   : " (TLS)");
     }
     LOG_INFO("sockerlessd %s started (backend %s, data root %s)", SOCKERLESS_VERSION, backend->name,
              opt->data_root);
@@ -136,6 +216,7 @@ out:
     for (size_t i = 0; i < n_open; i++)
         listener_close(&listeners[i]);
     http_server_free(srv);
+    http_tls_free(tls);
     engine_free(eng);
     process_driver_fini();
     if (status == 0)

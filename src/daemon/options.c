@@ -35,6 +35,17 @@ options_usage(void)
            "      --registry-certs-dir DIR  per-registry CAs and client certificates, as\n"
            "                         DIR/<host:port>/{*.crt,*.cert,*.key} (default\n"
            "                         /etc/docker/certs.d, as dockerd)\n"
+           "  -G, --group GROUP      the group owning the unix sockets, mode 0660 (default\n"
+           "                         docker; no change when that group does not exist)\n"
+           "      --tls              serve TCP listeners over TLS (--tlscert, --tlskey)\n"
+           "      --tlsverify        --tls, and require client certificates signed by\n"
+           "                         --tlscacert\n"
+           "      --tlscacert FILE   CA of the client certificates (default ~/.docker/ca.pem)\n"
+           "      --tlscert FILE     the server certificate (default ~/.docker/cert.pem)\n"
+           "      --tlskey FILE      the server key (default ~/.docker/key.pem)\n"
+           "                         (~/.docker is $DOCKER_CERT_PATH when set.) Plain TCP\n"
+           "                         listens on loopback addresses only, unless --tls=false or\n"
+           "                         --tlsverify=false is given explicitly\n"
            "  -v, --version          print the version and exit\n"
            "  -h, --help             print this help and exit\n"
            "\n"
@@ -51,6 +62,47 @@ default_host(bool is_root)
     if (xdg != NULL && *xdg == '/')
         return xasprintf("unix://%s/sockerless.sock", xdg);
     return xasprintf("unix:///tmp/sockerless-%d.sock", (int)getuid());
+}
+
+/* dockerd's --tls* defaults: the client's certificate directory. */
+static char *
+default_cert(const char *name)
+{
+    const char *dir = getenv("DOCKER_CERT_PATH");
+    if (dir != NULL && *dir != '\0')
+        return xasprintf("%s/%s", dir, name);
+    const char *home = getenv("HOME");
+    return xasprintf("%s/.docker/%s", home != NULL && *home == '/' ? home : "", name);
+}
+
+/* A boolean flag's optional value, as Go's flag package takes it (--tls, --tls=false). */
+static bool
+parse_bool(const char *arg, bool *out)
+{
+    static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};
+    static const char *const no[] = {"0", "f", "F", "false", "FALSE", "False"};
+    if (arg == NULL) {
+        *out = true;
+        return true;
+    }
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcmp(arg, yes[i]) == 0 || strcmp(arg, no[i]) == 0) {
+            *out = strcmp(arg, yes[i]) == 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Replaces *slot with a copy of a non-empty value. */
+static int
+set_path(char **slot, const char *flag, const char *value, struct err **err)
+{
+    if (*value == '\0')
+        return err_make(err, ERR_INVALID, 0, "%s must not be empty", flag);
+    free(*slot);
+    *slot = xstrdup(value);
+    return 0;
 }
 
 static char *
@@ -76,6 +128,10 @@ options_fini(struct options *o)
     free(o->runtime);
     strv_free(o->insecure_registries);
     free(o->registry_certs_dir);
+    free(o->group);
+    free(o->tls_cacert);
+    free(o->tls_cert);
+    free(o->tls_key);
     memset(o, 0, sizeof(*o));
 }
 
@@ -93,13 +149,19 @@ options_parse(int argc, char **argv, bool is_root, struct options *out, struct e
         {"offline-pulls", required_argument, NULL, 'O'},
         {"insecure-registry", required_argument, NULL, 'I'},
         {"registry-certs-dir", required_argument, NULL, 'C'},
+        {"group", required_argument, NULL, 'G'},
+        {"tls", optional_argument, NULL, 't'},
+        {"tlsverify", optional_argument, NULL, 'V'},
+        {"tlscacert", required_argument, NULL, 'a'},
+        {"tlscert", required_argument, NULL, 'c'},
+        {"tlskey", required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
     struct options o = {.action = OPTIONS_RUN, .log_level = LOG_LEVEL_INFO};
     optind = 0; /* full re-initialisation, so the parser can run more than once (tests) */
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":H:l:vh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":H:l:G:vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'H':
             if (o.n_hosts == OPTIONS_MAX_HOSTS) {
@@ -175,6 +237,40 @@ options_parse(int argc, char **argv, bool is_root, struct options *out, struct e
             free(o.registry_certs_dir);
             o.registry_certs_dir = xstrdup(optarg);
             break;
+        case 'G':
+            if (set_path(&o.group, "--group", optarg, err) < 0) {
+                options_fini(&o);
+                return -1;
+            }
+            o.group_given = true;
+            break;
+        case 't':
+        case 'V': {
+            bool on;
+            if (!parse_bool(optarg, &on)) {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0, "invalid boolean value \"%s\" for %s", optarg,
+                                c == 't' ? "--tls" : "--tlsverify");
+            }
+            if (c == 't')
+                o.tls = on;
+            else
+                o.tls_verify = on;
+            if (!on)
+                o.tls_explicit_off = true;
+            break;
+        }
+        case 'a':
+        case 'c':
+        case 'k': {
+            char **slot = c == 'a' ? &o.tls_cacert : c == 'c' ? &o.tls_cert : &o.tls_key;
+            const char *flag = c == 'a' ? "--tlscacert" : c == 'c' ? "--tlscert" : "--tlskey";
+            if (set_path(slot, flag, optarg, err) < 0) {
+                options_fini(&o);
+                return -1;
+            }
+            break;
+        }
         case 'v':
             o.action = OPTIONS_VERSION;
             break;
@@ -199,6 +295,16 @@ options_parse(int argc, char **argv, bool is_root, struct options *out, struct e
         o.data_root = default_data_root(is_root);
     if (o.registry_certs_dir == NULL)
         o.registry_certs_dir = xstrdup("/etc/docker/certs.d");
+    if (o.group == NULL)
+        o.group = xstrdup("docker");
+    if (o.tls_verify)
+        o.tls = true; /* dockerd: --tlsverify implies --tls */
+    if (o.tls_cacert == NULL)
+        o.tls_cacert = default_cert("ca.pem");
+    if (o.tls_cert == NULL)
+        o.tls_cert = default_cert("cert.pem");
+    if (o.tls_key == NULL)
+        o.tls_key = default_cert("key.pem");
     *out = o;
     return 0;
 }

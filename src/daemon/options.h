@@ -30,6 +30,15 @@ struct options {
     enum options_offline offline_pulls;
     char **insecure_registries; /* --insecure-registry values, NULL-ended (owned) */
     char *registry_certs_dir;   /* --registry-certs-dir (owned), default /etc/docker/certs.d */
+    /* -G/--group: the group of the unix sockets (owned), default "docker"; group_given when
+     * set on the command line (a missing default group is only a warning, as in dockerd). */
+    char *group;
+    bool group_given;
+    /* --tls, --tlsverify (which implies --tls): TLS on TCP listeners, with client certificates
+     * signed by --tlscacert for --tlsverify. tls_explicit_off: --tls=false or
+     * --tlsverify=false given, dockerd's opt-in to plain TCP beyond loopback. */
+    bool tls, tls_verify, tls_explicit_off;
+    char *tls_cacert, *tls_cert, *tls_key; /* owned; defaults $DOCKER_CERT_PATH or ~/.docker */
 };
 
 /* True when pulls from an unreachable registry become synthetic pulls. */

@@ -2,13 +2,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,6 +19,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "http/tls.h"
 
 enum { MAX_DAEMONS = 16, STREAM_BLOCK = 64 * 1024, HIJACK_DRAIN_MS = 5000 };
 
@@ -64,6 +68,9 @@ struct http_server {
     struct http_hijack *hijacks;
     size_t n_hijacks;
     bool stopping;
+    /* TLS listeners take only CA-signed client certificates. One setting for all of them: set
+     * with the first TLS listener, before its daemon starts. */
+    bool tls_set, tls_verify;
 };
 
 static void
@@ -319,6 +326,47 @@ spool_append(struct http_server *srv, struct http_request *req, const char *data
     return true;
 }
 
+/* ---- TLS client verification (--tlsverify) ---- */
+
+static gnutls_session_t
+tls_session_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    return ci != NULL ? ci->tls_session : NULL;
+}
+
+/* libmicrohttpd only *asks* for a client certificate when it has a trust list (a client may
+ * send none and go on). dockerd's --tlsverify requires one and fails the handshake otherwise:
+ * so, before the handshake (it runs in the connection's thread, after this notification),
+ * require a certificate and have GnuTLS verify it against the CA as part of the handshake. */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+              enum MHD_ConnectionNotificationCode code)
+{
+    (void)socket_context;
+    struct http_server *srv = cls;
+    gnutls_session_t session = tls_session_of(conn);
+    if (code != MHD_CONNECTION_NOTIFY_STARTED || session == NULL || !srv->tls_verify)
+        return;
+    gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
+    gnutls_session_set_verify_cert(session, NULL, 0);
+}
+
+/* The check again, per request: a connection whose handshake was not verified gets no answer. */
+static bool
+client_is_verified(struct http_server *srv, struct MHD_Connection *conn)
+{
+    gnutls_session_t session = tls_session_of(conn);
+    if (session == NULL || !srv->tls_verify)
+        return true;
+    unsigned status = 0;
+    if (gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0)
+        return true;
+    LOG_WARN("http: TLS client without a valid certificate refused");
+    return false;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -327,6 +375,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     struct http_server *srv = cls;
     struct request_state *rs = *con_cls;
     if (rs == NULL) {
+        if (!client_is_verified(srv, conn))
+            return MHD_NO; /* never reached when the handshake did its job: see on_connection */
         rs = xcalloc(1, sizeof(*rs));
         rs->req.conn = conn;
         rs->req.server = srv;
@@ -457,6 +507,21 @@ http_stream_await(struct http_stream *s, int fd, int timeout_ms)
 
 /* ---- hijack ---- */
 
+/* Over TLS, libmicrohttpd relays a hijacked session through a socketpair (our end is fd) and
+ * drops what it has not read from it yet when the session is closed: the client would miss
+ * the end of the output and see a reset. Wait (boundedly) until it has read everything. */
+static void
+await_relay_drained(int fd)
+{
+    shutdown(fd, SHUT_WR);
+    for (int i = 0; i < HIJACK_DRAIN_MS / 5; i++) {
+        int queued = 0;
+        if (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued == 0)
+            return;
+        poll(NULL, 0, 5);
+    }
+}
+
 static void *
 hijack_thread(void *arg)
 {
@@ -467,6 +532,8 @@ hijack_thread(void *arg)
     pthread_mutex_unlock(&srv->lock);
     if (!stopping && h->fn != NULL)
         h->fn(h, h->ctx);
+    if (h->urh != NULL && srv->tls_set)
+        await_relay_drained(h->fd);
     pthread_mutex_lock(&srv->lock);
     for (struct http_hijack **p = &srv->hijacks; *p != NULL; p = &(*p)->next) {
         if (*p == h) {
@@ -657,20 +724,51 @@ relay_response(struct http_server *srv, struct request_state *rs, struct http_re
 
 /* ---- daemons ---- */
 
+/* PFS suites and TLS 1.2 at least, as dockerd's server configuration (Go's defaults). */
+static const char TLS_PRIORITIES[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
+
 int
 http_server_serve(struct http_server *srv, int listen_fd, struct err **err)
 {
+    return http_server_serve_tls(srv, listen_fd, NULL, err);
+}
+
+int
+http_server_serve_tls(struct http_server *srv, int listen_fd, const struct http_tls *tls,
+                      struct err **err)
+{
     if (srv->n_daemons == MAX_DAEMONS)
         return err_make(err, ERR_INVALID, 0, "too many listeners (at most %d)", MAX_DAEMONS);
+    if (tls != NULL && srv->tls_set && srv->tls_verify != http_tls_verifies_clients(tls))
+        return err_make(err, ERR_INVALID, 0, "TLS listeners must all verify clients or none");
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
                      MHD_ALLOW_UPGRADE | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    struct MHD_OptionItem tls_opts[6] = {{MHD_OPTION_END, 0, NULL}};
+    if (tls != NULL) {
+        flags |= MHD_USE_TLS;
+        size_t n = 0;
+        tls_opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, tls->cert_pem};
+        tls_opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, tls->key_pem};
+        tls_opts[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES};
+        if (http_tls_verifies_clients(tls)) {
+            tls_opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, tls->ca_pem};
+            tls_opts[n++] =
+                (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv};
+        }
+        tls_opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+        /* Before the daemon starts: its first connection may come at once. */
+        srv->tls_set = true;
+        srv->tls_verify = http_tls_verifies_clients(tls);
+    }
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->opts.max_header, MHD_OPTION_CONNECTION_TIMEOUT,
         srv->opts.idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (d == NULL)
-        return err_make(err, ERR_INTERNAL, 0, "cannot start the HTTP server");
+        return err_make(err, ERR_INTERNAL, 0, "cannot start the HTTP server%s",
+                        tls != NULL ? " with TLS" : "");
     srv->daemons[srv->n_daemons++] = d;
     return 0;
 }

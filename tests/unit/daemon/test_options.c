@@ -158,6 +158,45 @@ test_registry_options(void **state)
     expect_usage_error(ARGS("--registry-certs-dir=", NULL), "must not be empty");
 }
 
+static void
+test_access_options(void **state)
+{
+    (void)state;
+    setenv("DOCKER_CERT_PATH", "/certs", 1);
+    struct options o;
+    assert_int_equal(parse_list(ARGS(NULL), true, &o, NULL), 0);
+    assert_string_equal(o.group, "docker");
+    assert_false(o.group_given);
+    assert_false(o.tls || o.tls_verify || o.tls_explicit_off);
+    assert_string_equal(o.tls_cacert, "/certs/ca.pem");
+    assert_string_equal(o.tls_key, "/certs/key.pem");
+    options_fini(&o);
+
+    assert_int_equal(
+        parse_list(ARGS("-G", "staff", "--tlsverify", "--tlscert", "/c.pem", NULL), true, &o, NULL),
+        0);
+    assert_string_equal(o.group, "staff");
+    assert_true(o.group_given);
+    assert_true(o.tls && o.tls_verify); /* --tlsverify implies --tls */
+    assert_false(o.tls_explicit_off);
+    assert_string_equal(o.tls_cert, "/c.pem");
+    options_fini(&o);
+
+    assert_int_equal(parse_list(ARGS("--tls=false", NULL), true, &o, NULL), 0);
+    assert_false(o.tls);
+    assert_true(o.tls_explicit_off);
+    options_fini(&o);
+
+    struct err *err = NULL;
+    assert_int_equal(parse_list(ARGS("--tlsverify=maybe", NULL), true, &o, &err), -1);
+    assert_non_null(strstr(err->msg, "--tlsverify"));
+    err_clear(&err);
+    assert_int_equal(parse_list(ARGS("--tlskey=", NULL), true, &o, &err), -1);
+    assert_non_null(strstr(err->msg, "--tlskey"));
+    err_clear(&err);
+    unsetenv("DOCKER_CERT_PATH");
+}
+
 int
 main(void)
 {
@@ -169,6 +208,7 @@ main(void)
         cmocka_unit_test(test_version_and_help),
         cmocka_unit_test(test_driver),
         cmocka_unit_test(test_registry_options),
+        cmocka_unit_test(test_access_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
