@@ -216,13 +216,12 @@ api_container_logs(struct http_request *req, void *app)
     struct api *api = app;
     struct err *err = NULL;
     struct logs_stream *l = xcalloc(1, sizeof(*l));
+    /* dockerd: a tail it cannot read as a number, or a negative one, means all. */
     int64_t tail = -1;
-    const char *tail_s = http_query(req, "tail");
-    if (tail_s != NULL && *tail_s != '\0' && strcmp(tail_s, "all") != 0 &&
-        http_query_int(req, "tail", -1, 0, INT32_MAX, &tail, &err) < 0) {
-        free(l);
-        return api_error_response(&err);
-    }
+    if (http_query_int(req, "tail", -1, INT64_MIN, INT64_MAX, &tail, NULL) < 0 || tail < 0)
+        tail = -1;
+    else if (tail > INT32_MAX)
+        tail = INT32_MAX;
     if (http_query_bool(req, "stdout", false, &l->want_out, &err) < 0 ||
         http_query_bool(req, "stderr", false, &l->want_err, &err) < 0 ||
         http_query_bool(req, "timestamps", false, &l->timestamps, &err) < 0 ||

@@ -375,9 +375,10 @@ query_timeout(struct http_request *req, int *out, struct err **err)
 {
     int64_t t;
     const char *name = http_query(req, "t") ? "t" : "timeout";
-    if (http_query_int(req, name, -1, -1, INT32_MAX, &t, err) < 0)
+    /* dockerd takes any int64 (strconv.Atoi); past INT32_MAX s (68 years) it is the same wait. */
+    if (http_query_int(req, name, -1, -1, INT64_MAX, &t, err) < 0)
         return -1;
-    *out = (int)t;
+    *out = t > INT32_MAX ? INT32_MAX : (int)t;
     return 0;
 }
 

@@ -326,6 +326,37 @@ spool_append(struct http_server *srv, struct http_request *req, const char *data
     return true;
 }
 
+/* libmicrohttpd's percent-decoding of the path and the query, except that "%00" stays as it
+ * is: decoded, it would cut the C string short, and DELETE /containers/web%00x would remove
+ * "web". The router then refuses a path holding "%00" (404). */
+static int
+hex_value(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+static size_t
+unescape_keeping_nul(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    char *w = s;
+    for (const char *r = s; *r != '\0';) {
+        int hi = r[0] == '%' ? hex_value(r[1]) : -1, lo = hi >= 0 ? hex_value(r[2]) : -1;
+        if (lo >= 0 && (hi | lo) != 0) {
+            *w++ = (char)(hi << 4 | lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 /* ---- TLS client verification (--tlsverify) ---- */
 
 static gnutls_session_t
@@ -765,7 +796,8 @@ http_server_serve_tls(struct http_server *srv, int listen_fd, const struct http_
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->opts.max_header, MHD_OPTION_CONNECTION_TIMEOUT,
         srv->opts.idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape_keeping_nul, NULL, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (d == NULL)
         return err_make(err, ERR_INTERNAL, 0, "cannot start the HTTP server%s",
                         tls != NULL ? " with TLS" : "");
