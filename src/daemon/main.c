@@ -173,6 +173,7 @@ run(const struct options *opt)
         .spool_dir = spool_dir,
         .max_header = MAX_HEADER,
         .idle_timeout_s = IDLE_TIMEOUT_S,
+        .header_timeout_s = opt->header_timeout_s,
         .server_header = api_server_header(),
         .min_version = api_min_version,
         .max_version = api_max_version,

@@ -1,5 +1,6 @@
 #include "daemon/options.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@ options_usage(void)
            "                         (~/.docker is $DOCKER_CERT_PATH when set.) Plain TCP\n"
            "                         listens on loopback addresses only, unless --tls=false or\n"
            "                         --tlsverify=false is given explicitly\n"
+           "      --header-timeout SECONDS  a new connection must send its request line and\n"
+           "                         headers within this (default 60; slow clients are cut off)\n"
            "  -v, --version          print the version and exit\n"
            "  -h, --help             print this help and exit\n"
            "\n"
@@ -155,9 +158,10 @@ options_parse(int argc, char **argv, bool is_root, struct options *out, struct e
         {"tlscacert", required_argument, NULL, 'a'},
         {"tlscert", required_argument, NULL, 'c'},
         {"tlskey", required_argument, NULL, 'k'},
+        {"header-timeout", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
-    struct options o = {.action = OPTIONS_RUN, .log_level = LOG_LEVEL_INFO};
+    struct options o = {.action = OPTIONS_RUN, .log_level = LOG_LEVEL_INFO, .header_timeout_s = 60};
     optind = 0; /* full re-initialisation, so the parser can run more than once (tests) */
     opterr = 0;
     int c;
@@ -269,6 +273,19 @@ options_parse(int argc, char **argv, bool is_root, struct options *out, struct e
                 options_fini(&o);
                 return -1;
             }
+            break;
+        }
+        case 'T': {
+            char *end;
+            errno = 0;
+            unsigned long n = strtoul(optarg, &end, 10);
+            if (errno != 0 || end == optarg || *end != '\0' || n == 0 || n > 86400 ||
+                *optarg == '-') {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0,
+                                "invalid --header-timeout \"%s\": seconds from 1 to 86400", optarg);
+            }
+            o.header_timeout_s = (unsigned)n;
             break;
         }
         case 'v':

@@ -39,6 +39,7 @@ struct options {
      * --tlsverify=false given, dockerd's opt-in to plain TCP beyond loopback. */
     bool tls, tls_verify, tls_explicit_off;
     char *tls_cacert, *tls_cert, *tls_key; /* owned; defaults $DOCKER_CERT_PATH or ~/.docker */
+    unsigned header_timeout_s; /* --header-timeout: seconds for a request's line and headers */
 };
 
 /* True when pulls from an unreachable registry become synthetic pulls. */

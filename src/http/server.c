@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "http/deadline.h"
 #include "http/tls.h"
 
 enum { MAX_DAEMONS = 16, STREAM_BLOCK = 64 * 1024, HIJACK_DRAIN_MS = 5000 };
@@ -52,6 +53,7 @@ struct request_state {
      * callback takes it (sets this to NULL) before the hijack thread, which then owns it, starts:
      * that thread may finish and free it before the request is completed. */
     struct http_hijack *pending_hijack;
+    bool upgraded; /* the connection now belongs to a hijack: no header deadline any more */
 };
 
 struct http_server {
@@ -71,6 +73,7 @@ struct http_server {
     /* TLS listeners take only CA-signed client certificates. One setting for all of them: set
      * with the first TLS listener, before its daemon starts. */
     bool tls_set, tls_verify;
+    struct http_deadlines *deadlines; /* NULL without a header timeout */
 };
 
 static void
@@ -101,6 +104,8 @@ http_server_new(const struct route *routes, size_t n_routes, void *app,
         abort(); /* only fails when the process is out of fds at start-up */
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->hijacks_done, NULL);
+    if (opts->header_timeout_s > 0)
+        srv->deadlines = http_deadlines_new(opts->header_timeout_s, opts->idle_timeout_s);
     return srv;
 }
 
@@ -198,6 +203,7 @@ to_mhd(struct http_server *srv, struct request_state *rs, struct http_response *
             free(h);
         } else {
             rs->pending_hijack = h;
+            rs->upgraded = true;
         }
         break;
     }
@@ -367,7 +373,17 @@ tls_session_of(struct MHD_Connection *conn)
     return ci != NULL ? ci->tls_session : NULL;
 }
 
-/* libmicrohttpd only *asks* for a client certificate when it has a trust list (a client may
+static struct http_deadline *
+deadline_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* A connection opens or closes: its header deadline (deadline.h) is watched in between.
+ *
+ * libmicrohttpd only *asks* for a client certificate when it has a trust list (a client may
  * send none and go on). dockerd's --tlsverify requires one and fails the handshake otherwise:
  * so, before the handshake (it runs in the connection's thread, after this notification),
  * require a certificate and have GnuTLS verify it against the CA as part of the handshake. */
@@ -375,10 +391,21 @@ static void
 on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
               enum MHD_ConnectionNotificationCode code)
 {
-    (void)socket_context;
     struct http_server *srv = cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (srv->deadlines != NULL)
+            http_deadlines_unwatch(srv->deadlines, *socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    if (srv->deadlines != NULL) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci != NULL)
+            *socket_context = http_deadlines_watch(srv->deadlines, ci->connect_fd);
+    }
     gnutls_session_t session = tls_session_of(conn);
-    if (code != MHD_CONNECTION_NOTIFY_STARTED || session == NULL || !srv->tls_verify)
+    if (session == NULL || !srv->tls_verify)
         return;
     gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
     gnutls_session_set_verify_cert(session, NULL, 0);
@@ -408,6 +435,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     if (rs == NULL) {
         if (!client_is_verified(srv, conn))
             return MHD_NO; /* never reached when the handshake did its job: see on_connection */
+        struct http_deadline *dl = deadline_of(conn);
+        if (dl != NULL)
+            http_deadline_disarm(srv->deadlines, dl);
         rs = xcalloc(1, sizeof(*rs));
         rs->req.conn = conn;
         rs->req.server = srv;
@@ -465,10 +495,11 @@ static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
              enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
-    (void)toe;
+    struct http_server *srv = cls;
     struct request_state *rs = *con_cls;
+    struct http_deadline *dl = deadline_of(conn);
+    if (dl != NULL && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && (rs == NULL || !rs->upgraded))
+        http_deadline_rearm(srv->deadlines, dl);
     if (rs == NULL)
         return;
     struct http_hijack *h = rs->pending_hijack;
@@ -590,11 +621,13 @@ static void
 hijack_on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
                   size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
-    (void)conn;
     struct http_hijack *h = cls;
     struct request_state *rs = con_cls;
     if (rs != NULL)
         rs->pending_hijack = NULL; /* the hijack thread owns h from here on */
+    struct http_deadline *dl = deadline_of(conn);
+    if (dl != NULL)
+        http_deadline_disarm(h->srv->deadlines, dl);
     h->fd = sock;
     h->urh = urh;
     /* MHD hands over the bytes it read past the headers; they stay valid until the close. */
@@ -796,8 +829,9 @@ http_server_serve_tls(struct http_server *srv, int listen_fd, const struct http_
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->opts.max_header, MHD_OPTION_CONNECTION_TIMEOUT,
         srv->opts.idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_UNESCAPE_CALLBACK,
-        unescape_keeping_nul, NULL, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_keeping_nul, NULL, MHD_OPTION_ARRAY, tls_opts,
+        MHD_OPTION_END);
     if (d == NULL)
         return err_make(err, ERR_INTERNAL, 0, "cannot start the HTTP server%s",
                         tls != NULL ? " with TLS" : "");
@@ -853,6 +887,7 @@ http_server_free(struct http_server *srv)
     if (srv == NULL)
         return;
     http_server_stop(srv);
+    http_deadlines_free(srv->deadlines);
     close(srv->stop_efd);
     pthread_cond_destroy(&srv->hijacks_done);
     pthread_mutex_destroy(&srv->lock);

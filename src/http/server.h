@@ -27,6 +27,8 @@ struct http_server_options {
     const char *spool_dir;     /* where spooled bodies are written (unlinked files) */
     size_t max_header;         /* bytes of request line plus headers (per-connection memory) */
     unsigned idle_timeout_s;   /* an idle keep-alive or stalled client is dropped after this */
+    unsigned header_timeout_s; /* a new connection's request line and headers must arrive within
+                                * this (0: no limit); later requests within idle_timeout_s */
     const char *server_header; /* "sockerless/0.1.0 (linux)" */
     struct api_version min_version, max_version;
 };

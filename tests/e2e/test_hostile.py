@@ -391,3 +391,67 @@ def test_setuid_bits_are_kept_inside_the_root(proc_raw, proc_box):
 
 def thread_count(pid):
     return len(os.listdir(f"/proc/{pid}/task"))
+
+
+@pytest.mark.sockerless_only
+def test_slow_clients_are_cut_off_and_free_their_threads(make_daemon):
+    """A client sending a header byte every second never completes a request. With
+    --header-timeout 2 each such connection is closed within a few seconds and its thread
+    ends. (dockerd 20.10 has no header timeout: such a client is kept forever.)"""
+    from e2e_helpers import RawClient, wait_until
+    daemon = make_daemon()
+    daemon.argv += ["--header-timeout", "2"]
+    daemon.start().wait_ready()
+    raw = RawClient(daemon.host)
+    pid = daemon.proc.pid
+    time.sleep(0.5)
+    baseline = thread_count(pid)
+    socks = [raw.socket(timeout=10) for _ in range(5)]
+    for s in socks:
+        s.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\n")
+    wait_until(lambda: thread_count(pid) >= baseline + 5, timeout=5,
+               what="a thread for each slow connection")
+    started = time.monotonic()
+    open_socks = list(socks)
+    while open_socks and time.monotonic() - started < 15:
+        for s in list(open_socks):
+            try:
+                s.sendall(b"X")
+                s.setblocking(False)
+                gone = s.recv(1) == b""
+            except BlockingIOError:
+                gone = False
+            except OSError:
+                gone = True
+            finally:
+                s.setblocking(True)
+            if gone:
+                open_socks.remove(s)
+        assert raw.ping(), "the daemon stopped answering while slow clients were connected"
+        time.sleep(1)
+    elapsed = time.monotonic() - started
+    for s in socks:
+        s.close()
+    assert not open_socks, f"{len(open_socks)} slow connections still open after {elapsed:.0f} s"
+    assert elapsed < 8, f"slow connections were cut off only after {elapsed:.0f} s"
+    wait_until(lambda: thread_count(pid) <= baseline, timeout=10,
+               what=f"the thread count back to {baseline}")
+    assert daemon.stop() == 0, daemon.describe()
+
+
+@pytest.mark.sockerless_only
+def test_a_prompt_client_is_not_cut_off(make_daemon):
+    """The header deadline ends when the headers are in: a long request (a stream) goes on."""
+    from e2e_helpers import RawClient, assert_open_for, read_response_head
+    daemon = make_daemon()
+    daemon.argv += ["--header-timeout", "1"]
+    daemon.start().wait_ready()
+    sock = RawClient(daemon.host).socket(timeout=10)
+    try:
+        sock.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, _, _ = read_response_head(sock)
+        assert status == 200
+        assert_open_for(sock, 3)
+    finally:
+        sock.close()
+    assert daemon.stop() == 0, daemon.describe()

@@ -167,6 +167,7 @@ test_access_options(void **state)
     assert_int_equal(parse_list(ARGS(NULL), true, &o, NULL), 0);
     assert_string_equal(o.group, "docker");
     assert_false(o.group_given);
+    assert_int_equal(o.header_timeout_s, 60);
     assert_false(o.tls || o.tls_verify || o.tls_explicit_off);
     assert_string_equal(o.tls_cacert, "/certs/ca.pem");
     assert_string_equal(o.tls_key, "/certs/key.pem");
@@ -191,6 +192,11 @@ test_access_options(void **state)
     assert_int_equal(parse_list(ARGS("--tlsverify=maybe", NULL), true, &o, &err), -1);
     assert_non_null(strstr(err->msg, "--tlsverify"));
     err_clear(&err);
+    assert_int_equal(parse_list(ARGS("--header-timeout", "0", NULL), true, &o, &err), -1);
+    err_clear(&err);
+    assert_int_equal(parse_list(ARGS("--header-timeout", "7", NULL), true, &o, &err), 0);
+    assert_int_equal(o.header_timeout_s, 7);
+    options_fini(&o);
     assert_int_equal(parse_list(ARGS("--tlskey=", NULL), true, &o, &err), -1);
     assert_non_null(strstr(err->msg, "--tlskey"));
     err_clear(&err);
