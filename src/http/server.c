@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <poll.h>
 #include <pthread.h>
@@ -365,7 +364,7 @@ unescape_keeping_nul(void *cls, struct MHD_Connection *conn, char *s)
 
 /* ---- TLS client verification (--tlsverify) ---- */
 
-static gnutls_session_t
+static void *
 tls_session_of(struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *ci =
@@ -404,22 +403,17 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
         if (ci != NULL)
             *socket_context = http_deadlines_watch(srv->deadlines, ci->connect_fd);
     }
-    gnutls_session_t session = tls_session_of(conn);
-    if (session == NULL || !srv->tls_verify)
-        return;
-    gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
-    gnutls_session_set_verify_cert(session, NULL, 0);
+    void *session = tls_session_of(conn);
+    if (session != NULL && srv->tls_verify)
+        http_tls_session_require_cert(session);
 }
 
 /* The check again, per request: a connection whose handshake was not verified gets no answer. */
 static bool
 client_is_verified(struct http_server *srv, struct MHD_Connection *conn)
 {
-    gnutls_session_t session = tls_session_of(conn);
-    if (session == NULL || !srv->tls_verify)
-        return true;
-    unsigned status = 0;
-    if (gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0)
+    void *session = tls_session_of(conn);
+    if (session == NULL || !srv->tls_verify || http_tls_session_verified(session))
         return true;
     LOG_WARN("http: TLS client without a valid certificate refused");
     return false;

@@ -107,3 +107,17 @@ http_tls_verifies_clients(const struct http_tls *tls)
 {
     return tls != NULL && tls->ca_pem != NULL;
 }
+
+void
+http_tls_session_require_cert(void *session)
+{
+    gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
+    gnutls_session_set_verify_cert(session, NULL, 0);
+}
+
+bool
+http_tls_session_verified(void *session)
+{
+    unsigned status = 0;
+    return gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0;
+}

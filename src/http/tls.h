@@ -27,4 +27,10 @@ void http_tls_free(struct http_tls *tls);
 /* True when a client must present a certificate signed by the CA (--tlsverify). */
 bool http_tls_verifies_clients(const struct http_tls *tls);
 
+/* On a server session (a gnutls_session_t) before its handshake: the handshake fails unless
+ * the client presents a certificate that verifies against the session's trust list. */
+void http_tls_session_require_cert(void *session);
+/* True when the session's client presented a certificate that verifies. */
+bool http_tls_session_verified(void *session);
+
 #endif
