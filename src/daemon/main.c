@@ -29,6 +29,30 @@ enum {
 /* Archives (load, import, cp into a container) are spooled to disk under the data root. */
 #define MAX_SPOOL ((size_t)8 * 1024 * 1024 * 1024)
 
+/* Set when the daemon stops because its process driver cannot run: it exits with 1. */
+static volatile sig_atomic_t fatal_stop;
+
+/* --driver process: a runtime that fails its trial container ends the daemon, as a missing
+ * one does before it listens. */
+static void
+process_failed(const char *msg, void *ctx)
+{
+    (void)ctx;
+    fprintf(stderr, "sockerlessd: the process driver cannot run here: %s\n", msg);
+    fatal_stop = 1;
+    kill(getpid(), SIGTERM);
+}
+
+/* --driver auto: containers run with the synthetic driver. */
+static void
+process_fallback(const char *msg, void *ctx)
+{
+    (void)ctx;
+    LOG_WARN("the process driver cannot run here (%s): containers run with the synthetic driver",
+             msg);
+    process_driver_set_status(msg);
+}
+
 static int
 run(const struct options *opt)
 {
@@ -62,17 +86,17 @@ run(const struct options *opt)
         return 1;
     }
     if (opt->driver != OPTIONS_DRIVER_SYNTHETIC &&
-        process_driver_init(opt->data_root, opt->runtime, &err) < 0) {
+        process_driver_init(opt->data_root, opt->runtime,
+                            opt->driver == OPTIONS_DRIVER_PROCESS ? process_failed
+                                                                  : process_fallback,
+                            NULL, &err) < 0) {
         if (opt->driver == OPTIONS_DRIVER_PROCESS) {
             fprintf(stderr, "sockerlessd: the process driver cannot run here: %s\n", err->msg);
             err_clear(&err);
             engine_free(eng);
             return 1;
         }
-        LOG_WARN("the process driver cannot run here (%s): containers run with the synthetic "
-                 "driver",
-                 err->msg);
-        process_driver_set_status(err->msg);
+        process_fallback(err->msg, NULL);
         err_clear(&err);
     }
     /* Pulls: real ones; synthetic only where allowed (engine/distribution.h). */
@@ -128,11 +152,13 @@ run(const struct options *opt)
             continue;
         }
         if (sig == SIGTERM || sig == SIGINT) {
-            LOG_INFO("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            LOG_INFO("%s: shutting down", fatal_stop       ? "the process driver cannot run"
+                                          : sig == SIGTERM ? "SIGTERM"
+                                                           : "SIGINT");
             break;
         }
     }
-    status = 0;
+    status = fatal_stop ? 1 : 0;
 out:
     http_server_stop(srv);
     engine_containers_shutdown(eng);

@@ -100,15 +100,23 @@ extern const struct driver driver_synthetic;
 /* The process driver: real containers through an OCI runtime (docs/drivers.md). It owns every
  * container once process_driver_init has found a working runtime, none before. */
 extern const struct driver driver_process;
-/* Becomes the child subreaper, prepares the base root of images without layers, probes
- * overlayfs and finds a working OCI runtime (runtime: a name or path, NULL: crun, then runc)
- * with a trial container. On failure the driver stays unready and *err says why. */
-int process_driver_init(const char *data_root, const char *runtime, struct err **err);
+/* Called from the probe's thread when the process driver cannot run (msg says why), before
+ * anyone waiting for the probe learns it. */
+typedef void process_driver_failed_fn(const char *msg, void *ctx);
+/* Becomes the child subreaper and finds the OCI runtime (runtime: a name or path, NULL: crun,
+ * then runc); fails (*err) when none exists. The rest runs in a thread of its own, so the
+ * daemon can listen at once: it prepares the base root of images without layers, probes
+ * overlayfs and tries each runtime with a trial container. Until it ends, whatever needs the
+ * driver (owns, ready, process_driver_runtime, process_driver_status) waits; if it fails,
+ * failed(msg, ctx) is called and the driver stays unready. */
+int process_driver_init(const char *data_root, const char *runtime,
+                        process_driver_failed_fn *failed, void *ctx, struct err **err);
 /* Why the process driver is not in use (for /info), or NULL. */
 void process_driver_set_status(const char *status);
 const char *process_driver_status(void);
 /* The runtime in use, or NULL. */
 const char *process_driver_runtime(void);
+/* Waits for the probe's thread, then frees the driver's state. */
 void process_driver_fini(void);
 
 /* The first driver of chain (a NULL-ended list) that owns c, or NULL. */

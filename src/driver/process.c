@@ -61,7 +61,30 @@ static struct {
     char *sock_dir;     /* console sockets (a short path: sun_path holds 108 bytes) */
     char *init_path;    /* docker-init (a static tini) for --init, or NULL */
     pthread_mutex_t mu; /* c->driver_data creation, exec ttys */
-} P = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    /* The start-up probe runs in its own thread while the daemon already serves: whoever needs
+     * the runtime (owns, ready, the runtime's name) waits for it under probe_mu. */
+    pthread_mutex_t probe_mu;
+    pthread_cond_t probe_cv;
+    bool probing;
+    pthread_t probe_thread;
+    char *data_root;
+    char **candidates; /* runtime paths to try, in order */
+    bool given;        /* the runtime was named (--runtime), not found among crun and runc */
+    process_driver_failed_fn *failed;
+    void *failed_ctx;
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .probe_mu = PTHREAD_MUTEX_INITIALIZER,
+       .probe_cv = PTHREAD_COND_INITIALIZER};
+
+/* Waits for the start-up probe (not in the probe's own thread, which uses the driver). */
+static void
+probe_wait(void)
+{
+    pthread_mutex_lock(&P.probe_mu);
+    while (P.probing && !pthread_equal(pthread_self(), P.probe_thread))
+        pthread_cond_wait(&P.probe_cv, &P.probe_mu);
+    pthread_mutex_unlock(&P.probe_mu);
+}
 
 /* What the driver keeps for one container (c->driver_data). */
 struct pctr {
@@ -593,12 +616,14 @@ proc_owns(const struct driver *d, struct engine *eng, const struct container *c)
     (void)d;
     (void)eng;
     (void)c;
+    probe_wait();
     return P.ready;
 }
 
 static bool
 proc_ready(void)
 {
+    probe_wait();
     return P.ready;
 }
 
@@ -1383,12 +1408,10 @@ probe_runtime(const char *data_root, struct err **err)
 }
 
 static int
-try_runtime(const char *data_root, const char *name, struct err **err)
+try_runtime(const char *data_root, const char *path, struct err **err)
 {
     runtime_fini(&P.rt);
-    P.rt.path = runtime_find(name);
-    if (P.rt.path == NULL)
-        return err_make(err, ERR_NOT_FOUND, 0, "OCI runtime %s not found", name);
+    P.rt.path = xstrdup(path);
     const char *base = strrchr(P.rt.path, '/');
     P.rt.name = xstrdup(base ? base + 1 : P.rt.path);
     P.rt.root = xasprintf("%s/runtime/%s", data_root, P.rt.name);
@@ -1402,23 +1425,18 @@ try_runtime(const char *data_root, const char *name, struct err **err)
     return 0;
 }
 
-int
-process_driver_init(const char *data_root, const char *runtime, struct err **err)
+/* The slow part of the start-up: the base root, the overlayfs probe, the trial containers. */
+static int
+probe_all(struct err **err)
 {
-    free(P.status);
-    P.status = NULL;
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-        return err_make(err, ERR_UNSUPPORTED, errno, "cannot become the child subreaper");
-    P.busybox_dir = xasprintf("%s/image/busybox-base", data_root);
+    int64_t t0 = time_mono_ns();
     if (rootfs_busybox_layer(P.busybox_dir, err) < 0)
         return err_wrap(err, "the base root for images without layers");
-    cleanup_free char *scratch = xasprintf("%s/tmp", data_root);
+    cleanup_free char *scratch = xasprintf("%s/tmp", P.data_root);
     if (fsutil_mkdir_p(scratch, 0700, err) < 0)
         return -1;
     P.mode = rootfs_probe(scratch);
-    P.sock_dir = xasprintf("%s/run", data_root);
-    if (strlen(P.sock_dir) + 32 >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-        free(P.sock_dir);
+    if (P.sock_dir == NULL) {
         char tmpl[] = "/tmp/sockerless-console-XXXXXX";
         P.sock_dir = mkdtemp(tmpl) ? xstrdup(tmpl) : NULL;
         if (P.sock_dir == NULL)
@@ -1426,32 +1444,85 @@ process_driver_init(const char *data_root, const char *runtime, struct err **err
     } else if (fsutil_mkdir_p(P.sock_dir, 0700, err) < 0) {
         return -1;
     }
-    static const char *const candidates[] = {"crun", "runc", NULL};
-    if (runtime != NULL && *runtime != '\0') {
-        if (try_runtime(data_root, runtime, err) < 0)
-            return -1;
-    } else {
-        struct err *last = NULL;
-        bool ok = false;
-        for (size_t i = 0; candidates[i] != NULL && !ok; i++) {
-            err_clear(&last);
-            ok = try_runtime(data_root, candidates[i], &last) == 0;
-            if (!ok)
-                LOG_INFO("%s", last->msg);
-        }
-        if (!ok) {
-            *err = last;
-            return err_wrap(err, "no working OCI runtime (tried crun and runc)");
-        }
+    struct err *last = NULL;
+    bool ok = false;
+    for (size_t i = 0; P.candidates[i] != NULL && !ok; i++) {
         err_clear(&last);
+        ok = try_runtime(P.data_root, P.candidates[i], &last) == 0;
+        if (!ok && !P.given)
+            LOG_INFO("%s", last->msg);
+    }
+    if (!ok) {
+        *err = last;
+        runtime_fini(&P.rt);
+        return P.given ? -1 : err_wrap(err, "no working OCI runtime (tried crun and runc)");
     }
     /* --init runs Docker's docker-init (a static tini) bind-mounted into the container. */
     P.init_path = runtime_find("docker-init");
     if (P.init_path == NULL)
         P.init_path = runtime_find("tini-static");
-    P.ready = true;
-    LOG_INFO("process driver: runtime %s, root filesystems by %s", P.rt.path,
-             rootfs_mode_name(P.mode));
+    LOG_INFO("process driver: runtime %s, root filesystems by %s (probed in %lld ms)", P.rt.path,
+             rootfs_mode_name(P.mode), (long long)((time_mono_ns() - t0) / 1000000));
+    return 0;
+}
+
+static void *
+probe_main(void *arg)
+{
+    (void)arg;
+    struct err *err = NULL;
+    bool ok = probe_all(&err) == 0;
+    if (!ok && P.failed != NULL)
+        P.failed(err->msg, P.failed_ctx); /* before the waiters see the result */
+    err_clear(&err);
+    pthread_mutex_lock(&P.probe_mu);
+    P.ready = ok;
+    P.probing = false;
+    pthread_cond_broadcast(&P.probe_cv);
+    pthread_mutex_unlock(&P.probe_mu);
+    return NULL;
+}
+
+int
+process_driver_init(const char *data_root, const char *runtime, process_driver_failed_fn *failed,
+                    void *ctx, struct err **err)
+{
+    free(P.status);
+    P.status = NULL;
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+        return err_make(err, ERR_UNSUPPORTED, errno, "cannot become the child subreaper");
+    /* Only the runtime's presence is checked here; the rest runs in the background. */
+    static const char *const names[] = {"crun", "runc", NULL};
+    P.given = runtime != NULL && *runtime != '\0';
+    for (size_t i = 0; P.given ? i == 0 : names[i] != NULL; i++) {
+        char *path = runtime_find(P.given ? runtime : names[i]);
+        if (path != NULL)
+            P.candidates = strv_append(P.candidates, path);
+        else if (!P.given)
+            LOG_INFO("OCI runtime %s not found", names[i]);
+        free(path);
+    }
+    if (P.candidates == NULL)
+        return P.given ? err_make(err, ERR_NOT_FOUND, 0, "OCI runtime %s not found", runtime)
+                       : err_make(err, ERR_NOT_FOUND, 0,
+                                  "no working OCI runtime (tried crun and runc): none found");
+    P.data_root = xstrdup(data_root);
+    P.busybox_dir = xasprintf("%s/image/busybox-base", data_root);
+    P.sock_dir = xasprintf("%s/run", data_root);
+    if (strlen(P.sock_dir) + 32 >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        free(P.sock_dir);
+        P.sock_dir = NULL; /* a short directory under /tmp, made by the probe */
+    }
+    P.failed = failed;
+    P.failed_ctx = ctx;
+    pthread_mutex_lock(&P.probe_mu);
+    P.probing = true;
+    int rc = pthread_create(&P.probe_thread, NULL, probe_main, NULL);
+    if (rc != 0)
+        P.probing = false;
+    pthread_mutex_unlock(&P.probe_mu);
+    if (rc != 0)
+        return err_make(err, ERR_INTERNAL, rc, "cannot start the runtime probe");
     return 0;
 }
 
@@ -1465,18 +1536,29 @@ process_driver_set_status(const char *status)
 const char *
 process_driver_status(void)
 {
+    probe_wait();
     return P.status;
 }
 
 const char *
 process_driver_runtime(void)
 {
+    probe_wait();
     return P.ready ? P.rt.path : NULL;
 }
 
 void
 process_driver_fini(void)
 {
+    pthread_mutex_lock(&P.probe_mu);
+    bool started = P.data_root != NULL;
+    pthread_mutex_unlock(&P.probe_mu);
+    if (started)
+        pthread_join(P.probe_thread, NULL);
+    strv_free(P.candidates);
+    free(P.data_root);
+    P.candidates = NULL;
+    P.data_root = NULL;
     runtime_fini(&P.rt);
     free(P.busybox_dir);
     free(P.sock_dir);
