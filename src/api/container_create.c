@@ -26,6 +26,7 @@ container_doc_free(void *p)
         return;
     json_decref(d->host_config);
     json_decref(d->config);
+    free(d->list_fixed);
     free(d);
 }
 

@@ -16,6 +16,10 @@
 struct container_doc {
     json_t *host_config; /* full, defaults filled */
     json_t *config;      /* the request's Config members, as given */
+    /* The list entry's members that never change after create (Id, Image, Command, Labels,
+     * Mounts, ...) encoded once, without braces, by the first list that shows the container;
+     * under the engine lock. NULL until then. */
+    char *list_fixed;
 };
 
 void container_doc_free(void *doc);
