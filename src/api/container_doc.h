@@ -14,8 +14,10 @@
 #include "http/request.h"
 
 struct container_doc {
-    json_t *host_config; /* full, defaults filled */
-    json_t *config;      /* the request's Config members, as given */
+    /* Full, defaults filled, until container_doc_compact leaves only the members that differ
+     * from the defaults (a full tree costs ~10 KiB a container). */
+    json_t *host_config;
+    json_t *config; /* the request's Config members, as given */
     /* The list entry's members that never change after create (Id, Image, Command, Labels,
      * Mounts, ...) encoded once, without braces, by the first list that shows the container;
      * under the engine lock. NULL until then. */
@@ -23,6 +25,11 @@ struct container_doc {
 };
 
 void container_doc_free(void *doc);
+/* Drops the HostConfig members equal to Docker's defaults (once the create request is
+ * checked). */
+void container_doc_compact(struct container_doc *doc);
+/* The full HostConfig (new reference): the defaults with the container's members over them. */
+json_t *container_doc_host_config(const struct container_doc *doc);
 /* Decodes a create body into req (spec, name from the query, doc). ERR_INVALID on bad input. */
 int container_doc_decode(const struct http_request *hreq, json_t *body,
                          struct container_create *req, struct err **err);

@@ -183,7 +183,7 @@ encode_inspect(struct api *api, const struct container *c)
     json_object_set_new(o, "AppArmorProfile", json_string(""));
     json_object_set_new(o, "ExecIDs", json_null());
     json_object_set_new(o, "HostConfig",
-                        doc && doc->host_config ? json_incref(doc->host_config) : json_object());
+                        doc != NULL ? container_doc_host_config(doc) : json_object());
     json_t *graph = json_object();
     const char *const dirs[][2] = {{"LowerDir", files.lower},
                                    {"MergedDir", files.merged},
