@@ -647,9 +647,9 @@ write_bundle(struct container *c, struct pctr *pc, bool new_netns, const struct 
     cleanup_free char *resolv_text = oci_resolv_conf(c);
     cleanup_free char *hostname_text = xasprintf("%s\n", c->spec.hostname);
     int rc = -1;
-    if (fsutil_write_atomic(hosts, hosts_text, strlen(hosts_text), 0644, err) == 0 &&
-        fsutil_write_atomic(hostname, hostname_text, strlen(hostname_text), 0644, err) == 0 &&
-        fsutil_write_atomic(resolv, resolv_text, strlen(resolv_text), 0644, err) == 0) {
+    if (fsutil_write_replace(hosts, hosts_text, strlen(hosts_text), 0644, err) == 0 &&
+        fsutil_write_replace(hostname, hostname_text, strlen(hostname_text), 0644, err) == 0 &&
+        fsutil_write_replace(resolv, resolv_text, strlen(resolv_text), 0644, err) == 0) {
         struct oci_paths paths = {.rootfs = merged,
                                   .hosts = hosts,
                                   .hostname = hostname,
@@ -666,7 +666,7 @@ write_bundle(struct container *c, struct pctr *pc, bool new_netns, const struct 
         if (spec != NULL) {
             char *text = json_dumps(spec, JSON_COMPACT);
             json_decref(spec);
-            rc = fsutil_write_atomic(config, text, strlen(text), 0600, err);
+            rc = fsutil_write_replace(config, text, strlen(text), 0600, err);
             free(text);
         }
     }
@@ -1092,7 +1092,7 @@ write_exec_spec(const struct container *c, const struct exec *e, const char *cdi
             json_pack("{s:i, s:i}", "height", e->console_height, "width", e->console_width));
     char *text = json_dumps(spec, JSON_COMPACT);
     json_decref(spec);
-    int rc = fsutil_write_atomic(path, text, strlen(text), 0600, err);
+    int rc = fsutil_write_replace(path, text, strlen(text), 0600, err);
     free(text);
     return rc;
 }
