@@ -35,6 +35,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "driver/driver.h"
+#include "driver/logsink.h"
 #include "driver/ocispec.h"
 #include "driver/procinfo.h"
 #include "driver/rootfs.h"
@@ -45,7 +46,6 @@
 
 enum {
     READ_CHUNK = 32 * 1024,
-    LINE_MAX_BYTES = 16 * 1024, /* a longer line is logged in pieces, as dockerd does */
     DRAIN_AFTER_EXIT_MS = 2000, /* output still arriving after the process ended */
     KILL_WAIT_MS = 10000,
     START_TIMEOUT_MS = 60000,
@@ -348,63 +348,6 @@ set_winsize(int fd, int height, int width, struct err **err)
     return 0;
 }
 
-/* ---- output: line splitting into the log buffer and the json-file log ---- */
-
-struct out_stream {
-    int fd;
-    int stream; /* 1 stdout, 2 stderr */
-    char *pending;
-    size_t len;
-};
-
-struct log_sink {
-    struct container *c;
-    FILE *json; /* json-file log, or NULL */
-};
-
-static void
-log_line(struct log_sink *s, int stream, const char *data, size_t len)
-{
-    logbuf_append(s->c->logs, stream, data, len);
-    if (s->json == NULL)
-        return;
-    char ts[64];
-    time_format_rfc3339nano(time_now_ns(), ts, sizeof(ts));
-    json_t *o = json_pack("{s:s%, s:s, s:s}", "log", data, len, "stream",
-                          stream == 2 ? "stderr" : "stdout", "time", ts);
-    if (o != NULL) {
-        json_dumpf(o, s->json, JSON_COMPACT);
-        fputc('\n', s->json);
-        json_decref(o);
-    }
-}
-
-/* Appends data to os's pending bytes and logs every complete line (and long pieces). */
-static void
-out_feed(struct log_sink *s, struct out_stream *os, const char *data, size_t n)
-{
-    os->pending = xrealloc(os->pending, os->len + n);
-    memcpy(os->pending + os->len, data, n);
-    os->len += n;
-    size_t start = 0;
-    for (size_t i = 0; i < os->len; i++) {
-        if (os->pending[i] == '\n' || i + 1 - start >= LINE_MAX_BYTES) {
-            log_line(s, os->stream, os->pending + start, i + 1 - start);
-            start = i + 1;
-        }
-    }
-    memmove(os->pending, os->pending + start, os->len - start);
-    os->len -= start;
-}
-
-static void
-out_flush(struct log_sink *s, struct out_stream *os)
-{
-    if (os->len > 0)
-        log_line(s, os->stream, os->pending, os->len);
-    os->len = 0;
-}
-
 /* Reaps the process behind pidfd: its exit code as Docker reports it (128+n for signal n). */
 static int
 reap(int pidfd, pid_t pid)
@@ -501,6 +444,9 @@ struct monitor {
     int pidfd;
     pid_t pid;
     FILE *json;
+    /* Wrapped (struct process_wrap): told of the end instead of the engine */
+    void (*ended)(void *ctx, struct engine *eng, struct container *c, uint64_t run, int code);
+    void *ended_ctx;
 };
 
 static void
@@ -530,9 +476,9 @@ monitor_feed(void *ctx, size_t i, const char *data, size_t len)
 {
     struct monitor_sink *ms = ctx;
     if (len == 0)
-        out_flush(&ms->log, &ms->out[i]);
+        log_sink_flush(&ms->log, &ms->out[i]);
     else
-        out_feed(&ms->log, &ms->out[i], data, len);
+        log_sink_feed(&ms->log, &ms->out[i], data, len);
     /* The json-file lines of one read reach the file together: one write, not one a line. */
     if (ms->log.json != NULL)
         fflush(ms->log.json);
@@ -573,7 +519,10 @@ monitor_main(void *arg)
 
     /* Who waits for the exit (stop, kill, remove) returns once the engine knows of it, so
      * the die event comes before what they do next. An auto-remove runs in this thread. */
-    engine_container_exited(m->eng, m->c, m->run, code);
+    if (m->ended != NULL)
+        m->ended(m->ended_ctx, m->eng, m->c, m->run, code);
+    else
+        engine_container_exited(m->eng, m->c, m->run, code);
     pthread_mutex_lock(&m->pc->mu);
     m->pc->reporting = false;
     m->pc->exits++;
@@ -602,10 +551,61 @@ proc_ready(void)
     return P.ready;
 }
 
+static json_t *
+bind_json(const char *dest, const char *source, bool ro)
+{
+    return json_pack("{s:s, s:s, s:s, s:o}", "destination", dest, "type", "bind", "source", source,
+                     "options",
+                     ro ? json_pack("[s, s, s]", "rbind", "ro", "nosuid")
+                        : json_pack("[s, s, s]", "rbind", "nosuid", "nodev"));
+}
+
+/* Runs spec's process under the agent (struct process_wrap): the agent's binary and
+ * directories mounted, its command line in front of the container's (docker-init stays
+ * first), no terminal (the agent gives the command its own). */
+static void
+wrap_spec(json_t *spec, const struct process_wrap *w)
+{
+    json_t *proc = json_object_get(spec, "process");
+    json_object_set_new(proc, "terminal", json_false());
+    json_t *old = json_object_get(proc, "args");
+    json_t *args = json_array();
+    size_t i = 0;
+    const char *first = json_string_value(json_array_get(old, 0));
+    if (first != NULL && strcmp(first, "/sbin/docker-init") == 0)
+        for (; i < 2 && i < json_array_size(old); i++)
+            json_array_append(args, json_array_get(old, i));
+    json_array_append_new(args, json_string(PROCESS_WRAP_AGENT));
+    for (size_t j = 0; w->agent_args != NULL && w->agent_args[j] != NULL; j++)
+        json_array_append_new(args, json_string(w->agent_args[j]));
+    json_array_append_new(args, json_string("--"));
+    for (; i < json_array_size(old); i++)
+        json_array_append(args, json_array_get(old, i));
+    json_object_set_new(proc, "args", args);
+    json_t *mounts = json_object_get(spec, "mounts");
+    json_array_append_new(mounts, bind_json(PROCESS_WRAP_AGENT, w->agent_binary, true));
+    json_array_append_new(mounts, bind_json(PROCESS_WRAP_DIR, w->agent_dir, false));
+    if (w->callback_dir != NULL)
+        json_array_append_new(mounts, bind_json(PROCESS_WRAP_CALLBACK_DIR, w->callback_dir, false));
+}
+
+/* The agent's directory belongs to the user the agent runs as (it creates its socket there
+ * and reads its token). */
+static int
+chown_tree_top(const char *dir, const struct oci_user *u, struct err **err)
+{
+    if (chown(dir, u->uid, u->gid) < 0)
+        return err_make(err, ERR_INTERNAL, errno, "chown %s", dir);
+    cleanup_free char *token = xasprintf("%s/token", dir);
+    if (chown(token, u->uid, u->gid) < 0 && errno != ENOENT)
+        return err_make(err, ERR_INTERNAL, errno, "chown %s", token);
+    return 0;
+}
+
 /* Writes the files the container's /etc gets and the bundle's config.json. */
 static int
 write_bundle(struct container *c, struct pctr *pc, bool new_netns, const struct oci_joins *joins,
-             struct err **err)
+             const struct process_wrap *wrap, struct err **err)
 {
     cleanup_free char *merged = xasprintf("%s/merged", pc->cdir);
     cleanup_free char *hosts = xasprintf("%s/hosts", pc->cdir);
@@ -634,7 +634,15 @@ write_bundle(struct container *c, struct pctr *pc, bool new_netns, const struct 
                                   .new_netns = new_netns,
                                   .joins = *joins};
         json_t *spec = oci_spec_container(c, &user, &paths, err);
-        if (spec != NULL && c->spec.tty && c->spec.console_height > 0 && c->spec.console_width > 0)
+        if (spec != NULL && wrap != NULL) {
+            wrap_spec(spec, wrap);
+            if (chown_tree_top(wrap->agent_dir, &user, err) < 0) {
+                json_decref(spec);
+                spec = NULL;
+            }
+        }
+        if (spec != NULL && wrap == NULL && c->spec.tty && c->spec.console_height > 0 &&
+            c->spec.console_width > 0)
             json_object_set_new(json_object_get(spec, "process"), "consoleSize",
                                 json_pack("{s:i, s:i}", "height", c->spec.console_height, "width",
                                           c->spec.console_width));
@@ -692,7 +700,8 @@ network_none(const struct container *c)
 }
 
 static int
-proc_start(struct engine *eng, struct container *c, struct err **err)
+proc_start_with(struct engine *eng, struct container *c, const struct process_wrap *wrap,
+                struct err **err)
 {
     struct pctr *pc = pctr_get(c);
     uint64_t run = engine_container_run(eng, c);
@@ -705,7 +714,8 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
     cleanup_free char *json_path = NULL;
     pid_t rpid = -1, pid = -1;
     int pidfd = -1, started = -1;
-    bool tty_mode = c->spec.tty;
+    bool tty_mode = c->spec.tty && wrap == NULL;
+    int agent_log = -1; /* wrapped: the agent's own output */
     char **args = NULL;
     struct monitor *m = NULL;
     pthread_t t;
@@ -713,7 +723,7 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
 
     struct oci_joins joins = {0}; /* PidMode / IpcMode "container:": found at each start */
     if (ensure_rootfs(eng, c, pc, err) < 0 || oci_joins_resolve(eng, c, &joins, err) < 0 ||
-        write_bundle(c, pc, network_none(c), &joins, err) < 0)
+        write_bundle(c, pc, network_none(c), &joins, wrap, err) < 0)
         goto out;
     pidfile = xasprintf("%s/init.pid", pc->cdir);
     log = xasprintf("%s/runtime.log", pc->cdir);
@@ -721,7 +731,14 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
     runtime_delete(pc, c->id); /* state a crashed earlier run may have left */
     unlink(log);               /* its errors are the messages a failure shows: only this start's */
 
-    if (tty_mode) {
+    if (wrap != NULL) {
+        cleanup_free char *alog = xasprintf("%s/agent.log", pc->cdir);
+        agent_log = open(alog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (agent_log < 0) {
+            err_make(err, ERR_INTERNAL, errno, "%s", alog);
+            goto out;
+        }
+    } else if (tty_mode) {
         if ((lfd = console_listen(&sock, err)) < 0)
             goto out;
     } else {
@@ -741,7 +758,12 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
         args = strv_append(args, sock);
     }
     args = strv_append(args, c->id);
-    rc = runtime_spawn(&P.rt, log, (const char *const *)args, pin[0], pout[1], perr[1], &rpid, err);
+    if (wrap != NULL)
+        rc = runtime_spawn(&P.rt, log, (const char *const *)args, -1, agent_log, agent_log, &rpid,
+                           err);
+    else
+        rc = runtime_spawn(&P.rt, log, (const char *const *)args, pin[0], pout[1], perr[1], &rpid,
+                           err);
     strv_free(args);
     close_fd(&pin[0]);
     close_fd(&pout[1]);
@@ -784,7 +806,11 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
     m->run = run;
     m->pid = pid;
     m->pidfd = pidfd;
-    if (tty_mode) {
+    if (wrap != NULL) {
+        m->ended = wrap->ended;
+        m->ended_ctx = wrap->ctx;
+        m->n_out = 0;
+    } else if (tty_mode) {
         m->out[0] = (struct out_stream){.fd = dup(tty), .stream = 1};
         m->n_out = 1;
     } else {
@@ -794,7 +820,7 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
         pout[0] = perr[0] = -1;
     }
     json_path = xasprintf("%s/%s-json.log", pc->cdir, c->id);
-    m->json = fopen(json_path, "ae");
+    m->json = wrap == NULL ? fopen(json_path, "ae") : NULL; /* wrapped: the agent driver's */
 
     pthread_mutex_lock(&pc->mu);
     pc->pid = pid;
@@ -805,7 +831,7 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
         pc->tty_fd = tty;
         pc->stdin_fd = c->spec.open_stdin ? dup(tty) : -1;
         tty = -1;
-    } else {
+    } else if (wrap == NULL) {
         pc->stdin_fd = pin[1];
         pin[1] = -1;
     }
@@ -846,6 +872,7 @@ out:
         close(lfd);
     if (sock != NULL)
         unlink(sock);
+    close_fd(&agent_log);
     close_fd(&tty);
     close_fd(&pin[0]);
     close_fd(&pin[1]);
@@ -855,6 +882,19 @@ out:
     close_fd(&perr[1]);
     pctr_unref(pc);
     return rc;
+}
+
+static int
+proc_start(struct engine *eng, struct container *c, struct err **err)
+{
+    return proc_start_with(eng, c, NULL, err);
+}
+
+int
+process_start_wrapped(struct engine *eng, struct container *c, const struct process_wrap *w,
+                      struct err **err)
+{
+    return proc_start_with(eng, c, w, err);
 }
 
 static int pause_resume(struct container *c, const char *verb, struct err **err);
@@ -1466,6 +1506,12 @@ const char *
 process_driver_status(void)
 {
     return P.status;
+}
+
+const char *
+process_driver_run_dir(void)
+{
+    return P.sock_dir;
 }
 
 const char *
