@@ -15,6 +15,9 @@ packages=(
   # The registry client (libcurl with OpenSSL); its end-to-end tests run Debian's registry:2
   # (docker-registry) with htpasswd files (apache2-utils) and a CA made with openssl.
   libcurl4-openssl-dev docker-registry apache2-utils openssl zstd
+  # The static sockerless-agent: the .a archives libarchive's static link needs beyond its
+  # own (pkg-config --static --libs libarchive: nettle, acl, lzma, zstd, lz4, bz2, z, xml2).
+  libacl1-dev libzstd-dev liblz4-dev nettle-dev liblzma-dev libbz2-dev zlib1g-dev libxml2-dev
 )
 # The end-to-end tests drive the real docker CLI. A machine that has none gets Debian's
 # (docker.io ships the CLI together with an engine that the tests never start).

@@ -184,7 +184,8 @@ int agent_client_signal(struct agent_client *c, int signo, struct err **err);
 /* Resizes the main process's terminal. ERR_CONFLICT when it has no tty. */
 int agent_client_resize(struct agent_client *c, int height, int width, struct err **err);
 
-/* Blocks until the main process's exit report arrived on this connection (at once if it
+/* Blocks until the main process's exit report arrived on this connection and on_main_exit (if any)
+ * has returned (at once if it
  * already did), or timeout_ms passed (-1: no limit). Returns 0 and fills *out; -1 with
  * ERR_UNAVAILABLE on a lost connection or on timeout (errnum ETIMEDOUT). */
 int agent_client_wait_main(struct agent_client *c, int timeout_ms, struct agent_exit *out,
