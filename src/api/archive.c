@@ -200,6 +200,8 @@ api_archive_put(struct http_request *req, void *app)
         rc = c->driver->archive_put(api->eng, c, path, data, len, no_overwrite,
                                     forced ? &owner : NULL, &err);
         done = !use_root(rc, &err);
+        if (!done)
+            rc = 0;
     }
     if (rc == 0 && !done) {
         char *root = root_of(api, c, &err);

@@ -71,6 +71,21 @@ run(const struct options *opt)
         process_driver_set_status(err->msg);
         err_clear(&err);
     }
+    struct agent_driver_config acfg = {
+        .mode = opt->agent_mode == OPTIONS_AGENT_FORWARD   ? AGENT_DRIVER_FORWARD
+                : opt->agent_mode == OPTIONS_AGENT_REVERSE ? AGENT_DRIVER_REVERSE
+                                                           : AGENT_DRIVER_OFF,
+        .listen = opt->agent_listen,
+        .binary = opt->agent_binary,
+        .timeout_ms = opt->agent_timeout_ms};
+    if (opt->driver != OPTIONS_DRIVER_SYNTHETIC && agent_driver_init(&acfg, &err) < 0) {
+        fprintf(stderr, "sockerlessd: the agent driver cannot run: %s\n", err->msg);
+        err_clear(&err);
+        agent_driver_fini();
+        process_driver_fini();
+        engine_free(eng);
+        return 1;
+    }
     /* Pulls: real ones; synthetic only where allowed (engine/distribution.h). */
     struct registry_config registries = {.insecure = opt->insecure_registries,
                                          .certs_dir = opt->registry_certs_dir};
@@ -120,7 +135,11 @@ run(const struct options *opt)
     for (;;) {
         int sig = sigwaitinfo(&sigs, NULL);
         if (sig == SIGHUP) {
-            LOG_INFO("SIGHUP: there is no configuration to reload");
+            LOG_INFO("SIGHUP: reopening the agent callback listener, if any");
+            if (agent_driver_reopen_listener(&err) < 0) {
+                LOG_ERROR("%s", err->msg);
+                err_clear(&err);
+            }
             continue;
         }
         if (sig == SIGTERM || sig == SIGINT) {
@@ -137,6 +156,7 @@ out:
         listener_close(&listeners[i]);
     http_server_free(srv);
     engine_free(eng);
+    agent_driver_fini();
     process_driver_fini();
     if (status == 0)
         LOG_INFO("sockerlessd stopped");

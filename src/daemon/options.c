@@ -35,6 +35,17 @@ options_usage(void)
            "      --registry-certs-dir DIR  per-registry CAs and client certificates, as\n"
            "                         DIR/<host:port>/{*.crt,*.cert,*.key} (default\n"
            "                         /etc/docker/certs.d, as dockerd)\n"
+           "      --agent-mode MODE  off, forward or reverse: run each container's command under\n"
+           "                         sockerless-agent, the daemon dialing the agent's unix socket\n"
+           "                         (forward) or the agent dialing --agent-listen (reverse);\n"
+           "                         default off\n"
+           "      --agent-listen ADDR  where agents dial back: unix:PATH or tcp:HOST:PORT\n"
+           "                         (default unix:<data-root>/run/agent-callback/agent.sock when\n"
+           "                         --agent-mode is reverse; SIGHUP reopens it)\n"
+           "      --agent-binary PATH  the statically linked sockerless-agent (default: next to\n"
+           "                         sockerlessd, then src/agent/ beside it, then $PATH)\n"
+           "      --agent-timeout MS an agent connection silent for MS milliseconds is dead\n"
+           "                         (default 15000; heartbeats every third of it)\n"
            "  -v, --version          print the version and exit\n"
            "  -h, --help             print this help and exit\n"
            "\n"
@@ -76,6 +87,8 @@ options_fini(struct options *o)
     free(o->runtime);
     strv_free(o->insecure_registries);
     free(o->registry_certs_dir);
+    free(o->agent_listen);
+    free(o->agent_binary);
     memset(o, 0, sizeof(*o));
 }
 
@@ -93,9 +106,14 @@ options_parse(int argc, char **argv, bool is_root, struct options *out, struct e
         {"offline-pulls", required_argument, NULL, 'O'},
         {"insecure-registry", required_argument, NULL, 'I'},
         {"registry-certs-dir", required_argument, NULL, 'C'},
+        {"agent-mode", required_argument, NULL, 'M'},
+        {"agent-listen", required_argument, NULL, 'A'},
+        {"agent-binary", required_argument, NULL, 'B'},
+        {"agent-timeout", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
-    struct options o = {.action = OPTIONS_RUN, .log_level = LOG_LEVEL_INFO};
+    struct options o = {
+        .action = OPTIONS_RUN, .log_level = LOG_LEVEL_INFO, .agent_timeout_ms = 15000};
     optind = 0; /* full re-initialisation, so the parser can run more than once (tests) */
     opterr = 0;
     int c;
@@ -175,6 +193,49 @@ options_parse(int argc, char **argv, bool is_root, struct options *out, struct e
             free(o.registry_certs_dir);
             o.registry_certs_dir = xstrdup(optarg);
             break;
+        case 'M':
+            if (strcmp(optarg, "off") == 0)
+                o.agent_mode = OPTIONS_AGENT_OFF;
+            else if (strcmp(optarg, "forward") == 0)
+                o.agent_mode = OPTIONS_AGENT_FORWARD;
+            else if (strcmp(optarg, "reverse") == 0)
+                o.agent_mode = OPTIONS_AGENT_REVERSE;
+            else {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0,
+                                "unknown --agent-mode \"%s\" (off, forward or reverse)", optarg);
+            }
+            break;
+        case 'A':
+            if (strncmp(optarg, "unix:", 5) != 0 && strncmp(optarg, "tcp:", 4) != 0) {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0,
+                                "invalid --agent-listen \"%s\": unix:PATH or tcp:HOST:PORT",
+                                optarg);
+            }
+            free(o.agent_listen);
+            o.agent_listen = xstrdup(optarg);
+            break;
+        case 'B':
+            if (*optarg == '\0') {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0, "--agent-binary must not be empty");
+            }
+            free(o.agent_binary);
+            o.agent_binary = xstrdup(optarg);
+            break;
+        case 'T': {
+            char *end;
+            long ms = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || ms < 300 || ms > 3600000) {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0,
+                                "invalid --agent-timeout \"%s\": milliseconds, 300 to 3600000",
+                                optarg);
+            }
+            o.agent_timeout_ms = (int)ms;
+            break;
+        }
         case 'v':
             o.action = OPTIONS_VERSION;
             break;

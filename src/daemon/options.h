@@ -18,6 +18,9 @@ enum options_driver { OPTIONS_DRIVER_AUTO, OPTIONS_DRIVER_PROCESS, OPTIONS_DRIVE
 /* --offline-pulls: what a pull does when the registry cannot be reached. DEFAULT: synthetic
  * with --driver synthetic, an error otherwise. */
 enum options_offline { OPTIONS_OFFLINE_DEFAULT, OPTIONS_OFFLINE_ERROR, OPTIONS_OFFLINE_SYNTHETIC };
+/* --agent-mode: whether the process driver runs each container's command under
+ * sockerless-agent, and which side dials (docs/drivers.md, "Agent"). */
+enum options_agent_mode { OPTIONS_AGENT_OFF, OPTIONS_AGENT_FORWARD, OPTIONS_AGENT_REVERSE };
 
 struct options {
     enum options_action action;
@@ -30,6 +33,11 @@ struct options {
     enum options_offline offline_pulls;
     char **insecure_registries; /* --insecure-registry values, NULL-ended (owned) */
     char *registry_certs_dir;   /* --registry-certs-dir (owned), default /etc/docker/certs.d */
+    enum options_agent_mode agent_mode; /* default off */
+    char *agent_listen;   /* --agent-listen: the reverse-mode callback address (owned), or NULL:
+                             a unix socket under the data root when the mode is reverse */
+    char *agent_binary;   /* --agent-binary (owned), or NULL: found next to sockerlessd */
+    int agent_timeout_ms; /* --agent-timeout: a silent agent connection is dead after this */
 };
 
 /* True when pulls from an unreachable registry become synthetic pulls. */

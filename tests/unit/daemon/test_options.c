@@ -158,6 +158,36 @@ test_registry_options(void **state)
     expect_usage_error(ARGS("--registry-certs-dir=", NULL), "must not be empty");
 }
 
+static void
+test_agent_options(void **state)
+{
+    (void)state;
+    struct options o;
+    assert_int_equal(parse_list(ARGS(NULL), true, &o, NULL), 0);
+    assert_int_equal(o.agent_mode, OPTIONS_AGENT_OFF);
+    assert_null(o.agent_listen);
+    assert_null(o.agent_binary);
+    assert_int_equal(o.agent_timeout_ms, 15000);
+    options_fini(&o);
+    assert_int_equal(parse_list(ARGS("--agent-mode", "reverse", "--agent-listen=tcp:127.0.0.1:0",
+                                     "--agent-binary", "/x/agent", "--agent-timeout", "2000", NULL),
+                                true, &o, NULL),
+                     0);
+    assert_int_equal(o.agent_mode, OPTIONS_AGENT_REVERSE);
+    assert_string_equal(o.agent_listen, "tcp:127.0.0.1:0");
+    assert_string_equal(o.agent_binary, "/x/agent");
+    assert_int_equal(o.agent_timeout_ms, 2000);
+    options_fini(&o);
+    assert_int_equal(parse_list(ARGS("--agent-mode=forward", NULL), true, &o, NULL), 0);
+    assert_int_equal(o.agent_mode, OPTIONS_AGENT_FORWARD);
+    options_fini(&o);
+    expect_usage_error(ARGS("--agent-mode", "sideways", NULL), "unknown --agent-mode");
+    expect_usage_error(ARGS("--agent-listen", "http://x", NULL), "invalid --agent-listen");
+    expect_usage_error(ARGS("--agent-binary=", NULL), "must not be empty");
+    expect_usage_error(ARGS("--agent-timeout", "5s", NULL), "invalid --agent-timeout");
+    expect_usage_error(ARGS("--agent-timeout", "10", NULL), "invalid --agent-timeout");
+}
+
 int
 main(void)
 {
@@ -169,6 +199,7 @@ main(void)
         cmocka_unit_test(test_version_and_help),
         cmocka_unit_test(test_driver),
         cmocka_unit_test(test_registry_options),
+        cmocka_unit_test(test_agent_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
