@@ -542,7 +542,7 @@ start_local(struct engine *eng, struct container *c, struct actr *a, uint64_t ru
                              .callback_dir = a->reverse ? A.callback_dir : NULL,
                              .agent_args = args,
                              .ended = agent_ended,
-                             .ctx = a};
+                             .ctx = NULL};
     int rc = process_start_wrapped(eng, c, &w, err);
     strv_free(args);
     if (rc < 0)
@@ -687,14 +687,24 @@ static void
 agent_ended(void *ctx, struct engine *eng, struct container *c, uint64_t run, int code)
 {
     (void)eng;
-    (void)c;
-    struct actr *a = ctx;
+    (void)ctx;
+    /* The entry by lookup, with a reference: a container removed meanwhile has none (its
+     * removal waits for this report, and reporting is moot). */
     pthread_mutex_lock(&A.mu);
+    struct actr *a = A.list;
+    while (a != NULL && a->c != c)
+        a = a->next;
+    if (a == NULL) {
+        pthread_mutex_unlock(&A.mu);
+        return;
+    }
+    a->refs++;
     wait_for(a, exit_or_lost, run, DRAIN_MS);
     if (a->run == run && a->exit_known)
         code = a->exit.exit_code;
     pthread_mutex_unlock(&A.mu);
     report_exit(a, run, code);
+    actr_unref(a);
 }
 
 static bool

@@ -237,6 +237,24 @@ def driver_status(raw):
     return dict(body.get("DriverStatus") or [])
 
 
+def dynamic_interpreter(path):
+    """The ELF program interpreter of the binary at path (b"" for a static binary)."""
+    import struct
+    with open(path, "rb") as f:
+        head = f.read(64)
+        if head[:4] != b"\x7fELF" or head[4] != 2:
+            return b""
+        phoff, = struct.unpack_from("<Q", head, 32)
+        phentsize, phnum = struct.unpack_from("<HH", head, 54)
+        for i in range(phnum):
+            f.seek(phoff + i * phentsize)
+            ptype, _, offset, _, _, filesz = struct.unpack("<IIQQQQ", f.read(40))
+            if ptype == 3:  # PT_INTERP
+                f.seek(offset)
+                return f.read(filesz).rstrip(b"\0")
+    return b""
+
+
 @pytest.fixture(scope="session")
 def proc_mode(request):
     """How the process-driver daemon runs containers: "process" (directly), "agent-forward" or
@@ -257,9 +275,17 @@ def proc_daemon(request, proc_mode):
         return
 
     binary = request.getfixturevalue("sockerlessd_binary")
+    # SOCKERLESS_E2E_AGENT: the agent for local use (a static one, e.g. the release build's
+    # with an asan sockerlessd); default: the one next to sockerlessd.
+    agent = os.environ.get("SOCKERLESS_E2E_AGENT") or os.path.join(os.path.dirname(binary),
+                                                                    "sockerless-agent")
+    if proc_mode != "process" and os.path.exists(agent) and dynamic_interpreter(agent):
+        pytest.skip(f"{agent} is dynamically linked (an asan build?): it cannot run inside the "
+                    "test images, which have no libc; set SOCKERLESS_E2E_AGENT to a static one")
+    extra = PROC_MODES[proc_mode] + (["--agent-binary", agent] if proc_mode != "process" else [])
     daemon = Daemon(
         binary, tempfile.mkdtemp(prefix=f"sockerless-e2e-{proc_mode}-"), driver="process",
-        extra_args=PROC_MODES[proc_mode],
+        extra_args=extra,
     ).start()
     try:
         daemon.wait_ready(timeout=15)
