@@ -70,6 +70,12 @@ struct agent {
     int exit_code;
 };
 
+/* conn.c: the connection's start and end, and the agent's log lines. */
+void conn_accept(struct agent *a);
+void conn_dial(struct agent *a);
+void conn_down(struct agent *a, const char *why);
+void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* loop.c */
 int agent_run(struct agent *a);
 void agent_send(struct agent *a, uint8_t type, uint8_t flags, uint32_t session, const void *p,

@@ -58,11 +58,18 @@ fork_child(struct asess *s, int *child_data, bool child_reads, int *child_err, s
         return err_errno(err, "fork");
     }
     if (pid == 0) {
+        /* The worker does not exec: it must hold nothing of the agent's (the connection, the
+         * other ends of its pipes), or EOFs would never come. Its two fds become 3 and 4. */
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        *child_data = child_reads ? dp[0] : dp[1];
-        *child_err = ep[1];
+        int d = fcntl(child_reads ? dp[0] : dp[1], F_DUPFD, 10);
+        int e = fcntl(ep[1], F_DUPFD, 10);
+        if (d < 0 || e < 0 || dup2(d, 3) < 0 || dup2(e, 4) < 0)
+            _exit(1);
+        close_range(5, ~0U, 0);
+        *child_data = 3;
+        *child_err = 4;
         return 0;
     }
     close(child_reads ? dp[0] : dp[1]);

@@ -203,6 +203,8 @@ setup_transport(struct agent *a)
 int
 main(int argc, char **argv)
 {
+    /* Stray fds from whoever started the agent must not reach CMD. */
+    close_range(3, ~0U, 0);
     struct agent a;
     memset(&a, 0, sizeof(a));
     a.listen_fd = a.sig_fd = -1;

@@ -41,8 +41,12 @@ wire_init(struct wire *w, int fd, SSL *ssl)
 void
 wire_fini(struct wire *w)
 {
-    if (w->ssl != NULL)
+    if (w->ssl != NULL) {
+        /* close_notify, best effort (non-blocking): the peer then reads an orderly end. */
+        if (!w->eof)
+            SSL_shutdown(w->ssl);
         SSL_free(w->ssl);
+    }
     if (w->fd >= 0)
         close(w->fd);
     free(w->in);
