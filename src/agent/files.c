@@ -134,7 +134,9 @@ files_put(struct agent *a, struct asess *s, const char *path, bool no_overwrite,
     struct tarfs_stat st;
     if (tarfs_stat(a->o.root, path, &st, err) < 0)
         return -1;
-    if ((st.mode & 0x80000000u) == 0) /* Go's os.ModeDir */
+    /* Go's os.ModeDir and os.ModeSymlink: a link is followed inside the root by the
+     * extraction, which refuses it when it does not lead to a directory. */
+    if ((st.mode & (0x80000000u | 0x08000000u)) == 0)
         return err_make(err, ERR_INVALID, ENOTDIR, "extraction point is not a directory");
     int data_fd = -1, err_fd = -1;
     pid_t pid = fork_child(s, &data_fd, true, &err_fd, err);

@@ -19,6 +19,7 @@
 #include "base/strv.h"
 #include "base/version.h"
 #include "base/xalloc.h"
+#include "image/tarfs.h"
 
 static const char usage[] =
     "Usage: sockerless-agent [--listen ADDR | --callback ADDR] [--keep-alive]\n"
@@ -218,6 +219,8 @@ main(int argc, char **argv)
     /* The token is the container's secret: CMD and execs must not see it. */
     unsetenv("SOCKERLESS_AGENT_TOKEN");
     a.env = strv_dup(environ);
+    /* Inside a container /etc/hosts, /etc/resolv.conf and volumes are bind mounts. */
+    tarfs_set_cross_mounts(true);
     char cwd[4096];
     a.workdir = xstrdup(getcwd(cwd, sizeof(cwd)) ? cwd : "/");
     srandom((unsigned)time(NULL) ^ (unsigned)getpid());
