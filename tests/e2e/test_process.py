@@ -324,6 +324,7 @@ def test_cp_directory_in_and_out(dk, sleeper, tmp_path):
     assert os.readlink(tmp_path / "o" / "sub" / "link") == "g"
 
 
+@pytest.mark.agent_modes
 def test_cp_through_symlinks_stays_inside_the_container(dk, proc_cli, sleeper, tmp_path):
     """Symlinks in the container that point above `/` or at absolute host paths resolve inside
     the container's root: copying out gives the container's file, copying in writes the
