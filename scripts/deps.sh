@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git ca-certificates curl
-  libmicrohttpd-dev libjansson-dev libcmocka-dev libssl-dev libarchive-dev
+  libmicrohttpd-dev libgnutls28-dev libjansson-dev libcmocka-dev libssl-dev libarchive-dev
   clang-format
   python3 python3-pytest python3-docker
   busybox-static
@@ -17,6 +17,9 @@ packages=(
   libcurl4-openssl-dev docker-registry apache2-utils openssl zstd
   # The valgrind run of the end-to-end subset (ctest --preset valgrind).
   valgrind
+  # The static sockerless-agent: the .a archives libarchive's static link needs beyond its
+  # own (pkg-config --static --libs libarchive: nettle, acl, lzma, zstd, lz4, bz2, z, xml2).
+  libacl1-dev libzstd-dev liblz4-dev nettle-dev liblzma-dev libbz2-dev zlib1g-dev libxml2-dev
 )
 # The end-to-end tests drive the real docker CLI. A machine that has none gets Debian's
 # (docker.io ships the CLI together with an engine that the tests never start).

@@ -1,4 +1,5 @@
 /* /containers/{id}/archive: docker cp in both directions, and the path stat (HEAD). */
+#include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "api/api.h"
 #include "api/jsonx.h"
 #include "base/xalloc.h"
+#include "driver/driver.h"
 #include "driver/ocispec.h"
 #include "engine/container.h"
 #include "engine/engine.h"
@@ -38,8 +40,8 @@ with_stat_header(struct http_response *r, const struct tarfs_stat *st)
     return r;
 }
 
-/* Resolves the container and the path query parameter; NULL with *err on failure. */
-static char *
+/* The path query parameter and the container (a new reference); NULL with *err on failure. */
+static struct container *
 archive_target(struct api *api, struct http_request *req, const char **path, struct err **err)
 {
     *path = http_query(req, "path");
@@ -47,8 +49,40 @@ archive_target(struct api *api, struct http_request *req, const char **path, str
         err_make(err, ERR_INVALID, 0, "bad parameter: path cannot be empty");
         return NULL;
     }
+    return engine_container_get(api->eng, http_param(req, "id"), err);
+}
+
+/* True when a driver's archive callback answered that root_path must serve instead. */
+static bool
+use_root(int rc, struct err **err)
+{
+    if (rc == 0 || err_kind_of(err) != ERR_UNSUPPORTED)
+        return false;
+    err_clear(err);
+    return true;
+}
+
+/* The host directory standing for c's root (a new string), or NULL with *err. */
+static char *
+root_of(struct api *api, struct container *c, struct err **err)
+{
     char id[ID_LEN + 1];
-    return engine_container_root(api->eng, http_param(req, "id"), id, err);
+    return engine_container_root(api->eng, c->id, id, err);
+}
+
+static int
+stat_in(struct api *api, struct container *c, const char *path, struct tarfs_stat *st,
+        struct err **err)
+{
+    if (c->driver->archive_stat != NULL) {
+        int rc = c->driver->archive_stat(api->eng, c, path, st, err);
+        if (!use_root(rc, err))
+            return rc;
+    }
+    char *root = root_of(api, c, err);
+    int rc = root != NULL ? tarfs_stat(root, path, st, err) : -1;
+    free(root);
+    return rc;
 }
 
 static struct http_response *
@@ -66,12 +100,12 @@ api_archive_head(struct http_request *req, void *app)
 {
     struct err *err = NULL;
     const char *path;
-    char *root = archive_target(app, req, &path, &err);
-    if (root == NULL)
+    struct container *c = archive_target(app, req, &path, &err);
+    if (c == NULL)
         return api_error_response(&err);
     struct tarfs_stat st;
-    int rc = tarfs_stat(root, path, &st, &err);
-    free(root);
+    int rc = stat_in(app, c, path, &st, &err);
+    container_unref(c);
     if (rc < 0)
         return not_found_in(&err, path, http_param(req, "id"));
     return with_stat_header(http_response_data(200, NULL, NULL, 0), &st);
@@ -83,17 +117,29 @@ api_archive_get(struct http_request *req, void *app)
     struct api *api = app;
     struct err *err = NULL;
     const char *path;
-    char *root = archive_target(api, req, &path, &err);
-    if (root == NULL)
+    struct container *c = archive_target(api, req, &path, &err);
+    if (c == NULL)
         return api_error_response(&err);
     struct tarfs_stat st;
-    int fd = -1;
-    int rc = tarfs_stat(root, path, &st, &err);
-    if (rc == 0 && (fd = api_tmpfile(api, &err)) < 0)
-        rc = -1;
-    if (rc == 0)
-        rc = tarfs_create(root, path, fd, &err);
-    free(root);
+    int fd = api_tmpfile(api, &err);
+    int rc = fd < 0 ? -1 : 0;
+    bool done = false;
+    if (rc == 0 && c->driver->archive_get != NULL) {
+        rc = c->driver->archive_get(api->eng, c, path, fd, &st, &err);
+        done = !use_root(rc, &err);
+        if (!done)
+            rc = ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0
+                     ? 0
+                     : err_make(&err, ERR_INTERNAL, errno, "archive spool");
+    }
+    if (rc == 0 && !done) {
+        char *root = root_of(api, c, &err);
+        rc = root != NULL ? tarfs_stat(root, path, &st, &err) : -1;
+        if (rc == 0)
+            rc = tarfs_create(root, path, fd, &err);
+        free(root);
+    }
+    container_unref(c);
     if (rc < 0) {
         if (fd >= 0)
             close(fd);
@@ -107,21 +153,18 @@ api_archive_get(struct http_request *req, void *app)
  * "uid:gid" users fail ("getent unable to find entry"); a container without a user keeps the
  * entries' owners, as dockerd does. *has is false then. */
 static int
-copy_owner(struct api *api, const char *ref, const char *root, struct tarfs_owner *out, bool *has,
+copy_owner(struct api *api, struct container *c, struct tarfs_owner *out, bool *has,
            struct err **err)
 {
-    struct container *c = engine_container_get(api->eng, ref, err);
-    if (c == NULL)
-        return -1;
     pthread_mutex_lock(&api->eng->lock);
     cleanup_free char *user = xstrdup(c->spec.user ? c->spec.user : "");
     pthread_mutex_unlock(&api->eng->lock);
-    container_unref(c);
     *has = *user != '\0';
     if (!*has)
         return 0;
+    cleanup_free char *root = root_of(api, c, err);
     struct oci_user u;
-    if (oci_user_resolve(root, user, NULL, &u, err) < 0)
+    if (root == NULL || oci_user_resolve(root, user, NULL, &u, err) < 0)
         return -1;
     out->uid = u.uid;
     out->gid = u.gid;
@@ -139,20 +182,35 @@ api_archive_put(struct http_request *req, void *app)
     if (http_query_bool(req, "noOverwriteDirNonDir", false, &no_overwrite, &err) < 0 ||
         http_query_bool(req, "copyUIDGID", false, &copy_uid, &err) < 0)
         return api_error_response(&err);
-    char *root = archive_target(api, req, &path, &err);
-    if (root == NULL)
+    struct container *c = archive_target(api, req, &path, &err);
+    if (c == NULL)
         return api_error_response(&err);
     struct tarfs_owner owner;
     bool forced = false;
-    if (copy_uid && copy_owner(api, http_param(req, "id"), root, &owner, &forced, &err) < 0) {
-        free(root);
-        return api_error_response(&err);
-    }
     const void *data;
     size_t len;
     http_request_body(req, &data, &len);
-    int rc = tarfs_extract(root, path, data, len, no_overwrite, forced ? &owner : NULL, &err);
-    free(root);
+    if (copy_uid && copy_owner(api, c, &owner, &forced, &err) < 0) {
+        container_unref(c);
+        return api_error_response(&err);
+    }
+    int rc = 0;
+    bool done = false;
+    if (rc == 0 && c->driver->archive_put != NULL) {
+        rc = c->driver->archive_put(api->eng, c, path, data, len, no_overwrite,
+                                    forced ? &owner : NULL, &err);
+        done = !use_root(rc, &err);
+        if (!done)
+            rc = 0;
+    }
+    if (rc == 0 && !done) {
+        char *root = root_of(api, c, &err);
+        rc = root != NULL
+                 ? tarfs_extract(root, path, data, len, no_overwrite, forced ? &owner : NULL, &err)
+                 : -1;
+        free(root);
+    }
+    container_unref(c);
     if (rc < 0)
         return not_found_in(&err, path, http_param(req, "id"));
     return http_response_data(200, NULL, NULL, 0);

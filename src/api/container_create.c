@@ -26,6 +26,7 @@ container_doc_free(void *p)
         return;
     json_decref(d->host_config);
     json_decref(d->config);
+    free(d->list_fixed);
     free(d);
 }
 
@@ -53,6 +54,40 @@ host_config_defaults(void)
         "MemoryReservation", 0, "MemorySwap", 0, "KernelMemoryTCP", 0, "MemorySwappiness",
         "OomKillDisable", 0, "PidsLimit", "Ulimits", "CpuCount", 0, "CpuPercent", 0,
         "IOMaximumIOps", 0, "IOMaximumBandwidth", 0);
+}
+
+/* One read-only instance of the defaults, shared by every container's inspect. */
+static json_t *shared_defaults;
+static pthread_once_t shared_defaults_once = PTHREAD_ONCE_INIT;
+
+static void
+make_shared_defaults(void)
+{
+    shared_defaults = host_config_defaults();
+}
+
+void
+container_doc_compact(struct container_doc *doc)
+{
+    pthread_once(&shared_defaults_once, make_shared_defaults);
+    const char *k;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(doc->host_config, tmp, k, v)
+    {
+        if (json_equal(v, json_object_get(shared_defaults, k)))
+            json_object_del(doc->host_config, k);
+    }
+}
+
+json_t *
+container_doc_host_config(const struct container_doc *doc)
+{
+    pthread_once(&shared_defaults_once, make_shared_defaults);
+    json_t *hc = json_copy(shared_defaults); /* shallow: the shared values are never changed */
+    if (doc->host_config != NULL)
+        json_object_update(hc, doc->host_config);
+    return hc;
 }
 
 static const char *const restart_policies[] = {"no", "always", "unless-stopped", "on-failure",
@@ -1433,6 +1468,7 @@ api_container_create(struct http_request *req, void *app)
         container_create_fini(&creq);
         return api_error_response(&err);
     }
+    container_doc_compact(creq.api_doc);
     char id[ID_LEN + 1];
     if (engine_container_create(api->eng, &creq, id, &err) < 0) {
         json_decref(warnings);

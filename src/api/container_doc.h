@@ -14,11 +14,22 @@
 #include "http/request.h"
 
 struct container_doc {
-    json_t *host_config; /* full, defaults filled */
-    json_t *config;      /* the request's Config members, as given */
+    /* Full, defaults filled, until container_doc_compact leaves only the members that differ
+     * from the defaults (a full tree costs ~10 KiB a container). */
+    json_t *host_config;
+    json_t *config; /* the request's Config members, as given */
+    /* The list entry's members that never change after create (Id, Image, Command, Labels,
+     * Mounts, ...) encoded once, without braces, by the first list that shows the container;
+     * under the engine lock. NULL until then. */
+    char *list_fixed;
 };
 
 void container_doc_free(void *doc);
+/* Drops the HostConfig members equal to Docker's defaults (once the create request is
+ * checked). */
+void container_doc_compact(struct container_doc *doc);
+/* The full HostConfig (new reference): the defaults with the container's members over them. */
+json_t *container_doc_host_config(const struct container_doc *doc);
 /* Decodes a create body into req (spec, name = the `name` query argument or NULL, doc).
  * ERR_INVALID on bad input; free req with container_create_fini either way. */
 int container_doc_decode(const char *name, json_t *body, struct container_create *req,

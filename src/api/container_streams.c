@@ -122,6 +122,7 @@ struct logs_stream {
     int64_t since_ns, until_ns; /* -1: unbounded */
     char *pending;
     size_t pending_len, pending_off;
+    bool done; /* past `until`: the stream ends once what was produced is sent */
 };
 
 static void
@@ -173,24 +174,31 @@ static ssize_t
 logs_produce(struct http_stream *s, void *ctx, char *buf, size_t max)
 {
     struct logs_stream *l = ctx;
+    /* As many entries as fit in buf: one chunk and one send for many short lines. */
+    size_t off = 0;
     for (;;) {
-        if (l->pending != NULL)
-            return drain_pending(&l->pending, &l->pending_len, &l->pending_off, buf, max);
+        if (l->pending != NULL) {
+            off += (size_t)drain_pending(&l->pending, &l->pending_len, &l->pending_off, buf + off,
+                                         max - off);
+            if (off == max)
+                return (ssize_t)off;
+            continue;
+        }
         struct log_entry e;
-        if (logbuf_reader_next(l->reader, &e)) {
+        if (!l->done && logbuf_reader_next(l->reader, &e)) {
             bool stream_ok = e.stream == 2 ? l->want_err : l->want_out;
             bool time_ok = (l->since_ns < 0 || e.time_ns >= l->since_ns) &&
                            (l->until_ns < 0 || e.time_ns <= l->until_ns);
-            if (l->until_ns >= 0 && e.time_ns > l->until_ns) {
-                free(e.data);
-                return HTTP_STREAM_END;
-            }
-            if (stream_ok && time_ok)
+            if (l->until_ns >= 0 && e.time_ns > l->until_ns)
+                l->done = true;
+            else if (stream_ok && time_ok)
                 frame_entry(l, &e);
             free(e.data);
             continue;
         }
-        if (!l->follow || logbuf_reader_at_end(l->reader))
+        if (off > 0)
+            return (ssize_t)off;
+        if (l->done || !l->follow || logbuf_reader_at_end(l->reader))
             return HTTP_STREAM_END;
         ssize_t end = http_stream_await(s, logbuf_reader_fd(l->reader), -1);
         if (end != 0)
@@ -216,13 +224,12 @@ api_container_logs(struct http_request *req, void *app)
     struct api *api = app;
     struct err *err = NULL;
     struct logs_stream *l = xcalloc(1, sizeof(*l));
+    /* dockerd: a tail it cannot read as a number, or a negative one, means all. */
     int64_t tail = -1;
-    const char *tail_s = http_query(req, "tail");
-    if (tail_s != NULL && *tail_s != '\0' && strcmp(tail_s, "all") != 0 &&
-        http_query_int(req, "tail", -1, 0, INT32_MAX, &tail, &err) < 0) {
-        free(l);
-        return api_error_response(&err);
-    }
+    if (http_query_int(req, "tail", -1, INT64_MIN, INT64_MAX, &tail, NULL) < 0 || tail < 0)
+        tail = -1;
+    else if (tail > INT32_MAX)
+        tail = INT32_MAX;
     if (http_query_bool(req, "stdout", false, &l->want_out, &err) < 0 ||
         http_query_bool(req, "stderr", false, &l->want_err, &err) < 0 ||
         http_query_bool(req, "timestamps", false, &l->timestamps, &err) < 0 ||
@@ -277,43 +284,80 @@ attach_free(void *p)
     free(a);
 }
 
+enum { ATTACH_BATCH = 64 * 1024 };
+
+/* Frames out, batched: entries are gathered and sent ATTACH_BATCH bytes at a time. */
+struct frame_batch {
+    char data[ATTACH_BATCH];
+    size_t len;
+};
+
 static int
-send_entry(struct http_hijack *h, const struct attach_session *a, const struct log_entry *e)
+batch_flush(struct http_hijack *h, struct frame_batch *b)
+{
+    int rc = b->len > 0 ? http_hijack_write(h, b->data, b->len) : 0;
+    b->len = 0;
+    return rc;
+}
+
+static int
+batch_add(struct http_hijack *h, struct frame_batch *b, const void *data, size_t len)
+{
+    if (b->len + len > sizeof(b->data) && batch_flush(h, b) < 0)
+        return -1;
+    if (len > sizeof(b->data))
+        return http_hijack_write(h, data, len);
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    return 0;
+}
+
+static int
+send_entry(struct http_hijack *h, struct frame_batch *b, const struct attach_session *a,
+           const struct log_entry *e)
 {
     if (!(e->stream == 2 ? a->want_err : a->want_out))
         return 0;
     if (!a->tty) {
         unsigned char hdr[MUX_HEADER_LEN];
         mux_header(e->stream == 2 ? MUX_STDERR : MUX_STDOUT, (uint32_t)e->len, hdr);
-        if (http_hijack_write(h, hdr, sizeof(hdr)) < 0)
+        if (batch_add(h, b, hdr, sizeof(hdr)) < 0)
             return -1;
     }
-    return http_hijack_write(h, e->data, e->len);
+    return batch_add(h, b, e->data, e->len);
+}
+
+/* Sends every entry r has now, in batches; -1 when the client is gone. */
+static int
+send_available(struct http_hijack *h, struct frame_batch *b, const struct attach_session *a,
+               struct logbuf_reader *r)
+{
+    struct log_entry e;
+    while (logbuf_reader_next(r, &e)) {
+        int rc = send_entry(h, b, a, &e);
+        free(e.data);
+        if (rc < 0)
+            return -1;
+    }
+    return batch_flush(h, b);
 }
 
 static void
 attach_run(struct http_hijack *h, void *ctx)
 {
     struct attach_session *a = ctx;
-    struct log_entry e;
-    while (a->history != NULL && logbuf_reader_next(a->history, &e)) {
-        int rc = send_entry(h, a, &e);
-        free(e.data);
-        if (rc < 0)
-            return;
-    }
+    struct frame_batch *b = xmalloc(sizeof(*b));
+    b->len = 0;
+    bool client_open = true;
+    if (a->history != NULL && send_available(h, b, a, a->history) < 0)
+        goto out;
     if (a->live == NULL) {
         http_hijack_close_write(h);
-        return;
+        goto out;
     }
-    bool client_open = true;
     for (;;) {
-        while (logbuf_reader_next(a->live, &e)) {
-            int rc = send_entry(h, a, &e);
-            free(e.data);
-            if (rc < 0)
-                return;
-        }
+        if (send_available(h, b, a, a->live) < 0)
+            goto out;
         if (logbuf_reader_at_end(a->live))
             break;
         struct pollfd p[3] = {{.fd = logbuf_reader_fd(a->live), .events = POLLIN},
@@ -322,7 +366,7 @@ attach_run(struct http_hijack *h, void *ctx)
         if (poll(p, 3, -1) < 0)
             continue;
         if (p[1].revents)
-            return;
+            goto out;
         if (p[2].revents) {
             /* stdin goes to the container's process when its driver takes input and the
              * client asked to attach it; otherwise it is read and dropped (the synthetic
@@ -345,6 +389,8 @@ attach_run(struct http_hijack *h, void *ctx)
         }
     }
     http_hijack_close_write(h);
+out:
+    free(b);
 }
 
 struct http_response *

@@ -1,5 +1,6 @@
 /* Container endpoints: inspect, list, and the lifecycle actions. */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "api/filters_json.h"
 #include "api/jsonx.h"
 #include "backend/backend.h"
+#include "base/buf.h"
 #include "base/signals.h"
 #include "base/strv.h"
 #include "base/timeutil.h"
@@ -119,7 +121,8 @@ encode_config(const struct container *c)
     const struct container_spec *s = &c->spec;
     const struct container_doc *doc = c->api_doc;
     /* Members the engine does not model come back as the client sent them. */
-    json_t *cfg = doc && doc->config ? json_deep_copy(doc->config) : json_object();
+    /* A shallow copy: the members set below replace the copy's, never the stored tree's. */
+    json_t *cfg = doc && doc->config ? json_copy(doc->config) : json_object();
     json_object_set_new(cfg, "Hostname", json_string(s->hostname ? s->hostname : ""));
     json_object_set_new(cfg, "Domainname", json_string(s->domainname ? s->domainname : ""));
     json_object_set_new(cfg, "User", json_string(s->user ? s->user : ""));
@@ -150,7 +153,8 @@ encode_config(const struct container *c)
     return cfg;
 }
 
-/* Inspect shape of the spec's ContainerInspectResponse. Lock held. */
+/* Inspect shape of the spec's ContainerInspectResponse. Lock held; the result shares the
+ * container's stored trees, so it is encoded and freed before the lock is released. */
 static json_t *
 encode_inspect(struct api *api, const struct container *c)
 {
@@ -179,7 +183,7 @@ encode_inspect(struct api *api, const struct container *c)
     json_object_set_new(o, "AppArmorProfile", json_string(""));
     json_object_set_new(o, "ExecIDs", json_null());
     json_object_set_new(o, "HostConfig",
-                        doc && doc->host_config ? json_deep_copy(doc->host_config) : json_object());
+                        doc != NULL ? container_doc_host_config(doc) : json_object());
     json_t *graph = json_object();
     const char *const dirs[][2] = {{"LowerDir", files.lower},
                                    {"MergedDir", files.merged},
@@ -205,9 +209,21 @@ api_container_inspect(struct http_request *req, void *app)
     struct err *err = NULL;
     pthread_mutex_lock(&api->eng->lock);
     struct container *c = store_find_container(&api->eng->store, http_param(req, "id"), &err);
-    json_t *o = c ? encode_inspect(api, c) : NULL;
+    char *text = NULL;
+    if (c != NULL) {
+        json_t *o = encode_inspect(api, c);
+        text = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+    }
     pthread_mutex_unlock(&api->eng->lock);
-    return o ? http_response_json(200, o) : api_error_response(&err);
+    if (c == NULL)
+        return api_error_response(&err);
+    if (text == NULL)
+        return http_response_error(500, "failed to encode response");
+    size_t len = strlen(text);
+    text = xrealloc(text, len + 2);
+    memcpy(text + len, "\n", 2);
+    return http_response_json_text(200, text, len + 1);
 }
 
 static const char *const list_filter_keys[] = {"ancestor", "before", "exited", "id",     "label",
@@ -255,34 +271,81 @@ exited_matches(const struct container *c, const struct filters *f)
     return false;
 }
 
-static json_t *
-encode_list_item(const struct container *c)
+static char *
+list_command(const struct container *c)
 {
-    char status[96];
-    status_text(c, status, sizeof(status));
-    char **cmd = strv_append(NULL, c->path);
+    size_t len = strlen(c->path) + 1;
     for (size_t i = 0; c->args[i] != NULL; i++)
-        cmd = strv_append(cmd, c->args[i]);
-    size_t len = 0;
-    for (size_t i = 0; cmd[i] != NULL; i++)
-        len += strlen(cmd[i]) + 1;
-    char *command = xcalloc(1, len + 1);
-    for (size_t i = 0; cmd[i] != NULL; i++) {
-        if (i > 0)
-            strcat(command, " ");
-        strcat(command, cmd[i]);
+        len += strlen(c->args[i]) + 1;
+    char *command = xmalloc(len);
+    char *p = stpcpy(command, c->path);
+    for (size_t i = 0; c->args[i] != NULL; i++) {
+        *p++ = ' ';
+        p = stpcpy(p, c->args[i]);
     }
-    strv_free(cmd);
-    json_t *o =
-        json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:o, s:s, s:s, s:{s:s}, s:o, s:o}", "Id",
-                  c->id, "Names", c->name, "Image", c->spec.image, "ImageID", c->image_id,
-                  "Command", command, "Created", (json_int_t)(c->created_ns / 1000000000), "Ports",
-                  "Labels", jsonx_from_labels(&c->spec.labels), "State",
-                  container_status_name(c->state.status), "Status", status, "HostConfig",
-                  "NetworkMode", c->spec.network_mode ? c->spec.network_mode : "default",
-                  "NetworkSettings", api_network_list_entry(c), "Mounts", api_mounts_json(c));
+    return command;
+}
+
+/* Appends the members of object o (encoded, without its braces) to b. */
+static void
+append_members(struct buf *b, json_t *o)
+{
+    char *text = json_dumps(o, JSON_COMPACT);
+    size_t len = text ? strlen(text) : 0;
+    if (len >= 2)
+        buf_append(b, text + 1, len - 2, NULL);
+    free(text);
+}
+
+/* The members of a list entry that never change after create. */
+static json_t *
+list_fixed_members(const struct container *c)
+{
+    char *command = list_command(c);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:{s:s}, s:o}", "Id", c->id, "Image",
+                          c->spec.image, "ImageID", c->image_id, "Command", command, "Created",
+                          (json_int_t)(c->created_ns / 1000000000), "Labels",
+                          jsonx_from_labels(&c->spec.labels), "HostConfig", "NetworkMode",
+                          c->spec.network_mode ? c->spec.network_mode : "default", "Mounts",
+                          api_mounts_json(c));
     free(command);
     return o;
+}
+
+/* Appends c's list entry to b: the fixed members from the container's cache (made here the
+ * first time), the changing ones (name, state, networks) encoded now. Lock held. */
+static void
+append_list_item(struct buf *b, const struct container *c)
+{
+    struct container_doc *doc = c->api_doc;
+    buf_append(b, "{", 1, NULL);
+    if (doc != NULL && doc->list_fixed == NULL) {
+        json_t *fixed = list_fixed_members(c);
+        struct buf fb;
+        buf_init(&fb, SIZE_MAX);
+        append_members(&fb, fixed);
+        json_decref(fixed);
+        doc->list_fixed = buf_take(&fb, NULL);
+    }
+    size_t before = b->len;
+    if (doc != NULL) {
+        buf_append(b, doc->list_fixed, strlen(doc->list_fixed), NULL);
+    } else {
+        json_t *fixed = list_fixed_members(c);
+        append_members(b, fixed);
+        json_decref(fixed);
+    }
+    bool comma = b->len > before;
+    char status[96];
+    status_text(c, status, sizeof(status));
+    json_t *o = json_pack("{s:[s], s:[], s:s, s:s, s:o}", "Names", c->name, "Ports", "State",
+                          container_status_name(c->state.status), "Status", status,
+                          "NetworkSettings", api_network_list_entry(c));
+    if (comma)
+        buf_append(b, ",", 1, NULL);
+    append_members(b, o);
+    json_decref(o);
+    buf_append(b, "}", 1, NULL);
 }
 
 struct http_response *
@@ -313,7 +376,10 @@ api_container_list(struct http_request *req, void *app)
     }
     if (sk != NULL || filters_has(f, "exited"))
         all = true;
-    json_t *out = json_array();
+    struct buf out;
+    buf_init(&out, SIZE_MAX);
+    buf_append(&out, "[", 1, NULL);
+    size_t n_out = 0;
     pthread_mutex_lock(&api->eng->lock);
     int64_t before_ns = INT64_MAX, since_ns = -1;
     const char *refs[2] = {"before", "since"};
@@ -331,7 +397,7 @@ api_container_list(struct http_request *req, void *app)
     }
     size_t n = 0;
     struct container **list = err ? NULL : store_list_containers(&api->eng->store, &n);
-    for (size_t i = 0; i < n && (limit <= 0 || json_array_size(out) < (size_t)limit); i++) {
+    for (size_t i = 0; i < n && (limit <= 0 || n_out < (size_t)limit); i++) {
         const struct container *c = list[i];
         if (!all && limit <= 0 && !container_is_running(c))
             continue;
@@ -343,16 +409,21 @@ api_container_list(struct http_request *req, void *app)
             !filters_match_labels(f, "label", (const char *const *)c->spec.labels.keys,
                                   (const char *const *)c->spec.labels.values, c->spec.labels.n))
             continue;
-        json_array_append_new(out, encode_list_item(c));
+        if (n_out++ > 0)
+            buf_append(&out, ",", 1, NULL);
+        append_list_item(&out, c);
     }
     pthread_mutex_unlock(&api->eng->lock);
     free(list);
     filters_free(f);
     if (err != NULL) {
-        json_decref(out);
+        buf_fini(&out);
         return api_error_response(&err);
     }
-    return http_response_json(200, out);
+    buf_append(&out, "]\n", 2, NULL);
+    size_t len;
+    char *text = buf_take(&out, &len);
+    return http_response_json_text(200, text, len);
 }
 
 static struct http_response *
@@ -375,9 +446,10 @@ query_timeout(struct http_request *req, int *out, struct err **err)
 {
     int64_t t;
     const char *name = http_query(req, "t") ? "t" : "timeout";
-    if (http_query_int(req, name, -1, -1, INT32_MAX, &t, err) < 0)
+    /* dockerd takes any int64 (strconv.Atoi); past INT32_MAX s (68 years) it is the same wait. */
+    if (http_query_int(req, name, -1, -1, INT64_MAX, &t, err) < 0)
         return -1;
-    *out = (int)t;
+    *out = t > INT32_MAX ? INT32_MAX : (int)t;
     return 0;
 }
 

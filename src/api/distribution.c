@@ -23,6 +23,7 @@
 #include "base/xalloc.h"
 #include "engine/distribution.h"
 #include "engine/engine.h"
+#include "image/reference.h"
 
 enum { AUTH_HEADER_MAX = 64 * 1024, FIRST_CHUNK = 16 * 1024 };
 
@@ -352,12 +353,21 @@ job_new(struct api *api, const struct http_request *req, enum job_kind kind)
 struct http_response *
 api_image_pull(struct api *api, struct http_request *req, const char *from, const char *tag)
 {
-    struct job *j = job_new(api, req, JOB_PULL);
     /* The CLI sends a digest as the tag ("sha256:..."): it joins with "@". */
-    if (tag != NULL && *tag != '\0' && strchr(from, '@') == NULL)
-        j->ref = xasprintf("%s%s%s", from, strchr(tag, ':') ? "@" : ":", tag);
-    else
-        j->ref = xstrdup(from);
+    char *ref = tag != NULL && *tag != '\0' && strchr(from, '@') == NULL
+                    ? xasprintf("%s%s%s", from, strchr(tag, ':') ? "@" : ":", tag)
+                    : xstrdup(from);
+    /* An invalid reference is a 400 before the stream starts, as dockerd answers it; never a
+     * pull (synthetic or not) of a name no registry could hold. */
+    struct err *err = NULL;
+    struct reference r;
+    if (reference_parse(ref, &r, &err) < 0) {
+        free(ref);
+        return api_error_response(&err);
+    }
+    reference_fini(&r);
+    struct job *j = job_new(api, req, JOB_PULL);
+    j->ref = ref;
     /* An empty tag asks for every tag of the repository (docker pull -a). */
     const char *last = strrchr(from, '/');
     j->all_tags = (tag == NULL || *tag == '\0') && strpbrk(last ? last : from, ":@") == NULL;

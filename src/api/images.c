@@ -143,6 +143,17 @@ api_image_list(struct http_request *req, void *app)
     struct filters *f = api_query_filters(req, image_filter_keys, &err);
     if (f == NULL)
         return api_error_response(&err);
+    /* dockerd's filters.GetBoolOrDefault: true, 1, false or 0, anything else is refused. */
+    const struct filter_key *dk = filters_find(f, "dangling");
+    for (size_t i = 0; dk != NULL && i < dk->n_values; i++) {
+        const char *v = dk->values[i];
+        if (strcmp(v, "true") != 0 && strcmp(v, "1") != 0 && strcmp(v, "false") != 0 &&
+            strcmp(v, "0") != 0) {
+            err_make(&err, ERR_INVALID, 0, "Invalid filter 'dangling=[%.64s]'", v);
+            filters_free(f);
+            return api_error_response(&err);
+        }
+    }
     json_t *out = json_array();
     pthread_mutex_lock(&api->eng->lock);
     /* before/since name an image: list those created before or after it. */
@@ -176,7 +187,6 @@ api_image_list(struct http_request *req, void *app)
         if (!all && img->tags[0] == NULL && has_child)
             continue;
         bool dangling = img->tags[0] == NULL && !has_child;
-        const struct filter_key *dk = filters_find(f, "dangling");
         if (dk != NULL && dk->n_values > 0 &&
             (strcmp(dk->values[0], "true") == 0 || strcmp(dk->values[0], "1") == 0) != dangling)
             continue;

@@ -115,11 +115,19 @@ api_info(struct http_request *req, void *app)
     }
     const char *runtime = process_driver_runtime();
     const char *why = process_driver_status();
+    /* The agent's rows only where the agent driver has something to say. */
+    const char *agent_mode = agent_driver_mode_name();
+    const char *callback = agent_driver_callback();
     const char *const driver_status[][2] = {{"Backend", api->backend->name},
                                             {"Driver Chain", chain},
                                             {"Data Root", eng->data_root},
                                             {runtime ? "OCI Runtime" : "Process Driver",
-                                             runtime ? runtime : (why ? why : "not in use")}};
+                                             runtime ? runtime : (why ? why : "not in use")},
+                                            {"Agent Mode", agent_mode},
+                                            {"Agent Callback", callback}};
+    size_t n_status = 4;
+    if (agent_mode != NULL)
+        n_status = callback != NULL ? 6 : 5;
 
     json_t *info = json_object();
     json_object_set_new(info, "ID", json_string(eng->id));
@@ -129,7 +137,7 @@ api_info(struct http_request *req, void *app)
     json_object_set_new(info, "ContainersStopped", json_integer(c.stopped));
     json_object_set_new(info, "Images", json_integer(c.images));
     json_object_set_new(info, "Driver", json_string(api->backend->storage_driver));
-    json_object_set_new(info, "DriverStatus", string_pairs(driver_status, 4));
+    json_object_set_new(info, "DriverStatus", string_pairs(driver_status, n_status));
     json_object_set_new(info, "Plugins",
                         json_pack("{s:[s], s:[s,s,s], s:n, s:[s]}", "Volume", "local", "Network",
                                   "bridge", "host", "null", "Authorization", "Log",

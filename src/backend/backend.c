@@ -4,10 +4,11 @@
 
 #include "driver/driver.h"
 
-/* The agent driver joins the front of this chain with its issue. The process driver owns every
- * container when a runtime works on this machine; otherwise the synthetic driver answers for
- * them, and /info says so. */
-static const struct driver *const local_chain[] = {&driver_process, &driver_synthetic, NULL};
+/* The agent driver owns the containers whose labels name an agent, and every container with
+ * --agent-mode forward|reverse. The process driver owns every other container when a runtime
+ * works on this machine; otherwise the synthetic driver answers for them, and /info says so. */
+static const struct driver *const local_chain[] = {&driver_agent, &driver_process,
+                                                   &driver_synthetic, NULL};
 
 const struct backend backend_local = {
     .name = "local",

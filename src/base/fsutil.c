@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,15 +81,16 @@ fsutil_clean_relative(const char *path)
     return out;
 }
 
-int
-fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct err **err)
+static int
+write_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable,
+              struct err **err)
 {
     /* A unique temporary name: threads of this process may write the same path at once. */
     cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", path);
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return err_errno(err, "create %s", tmp);
-    if (fsutil_write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+    if (fsutil_write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 || (durable && fsync(fd) < 0)) {
         err_errno(err, "write %s", tmp);
         close(fd);
         unlink(tmp);
@@ -101,6 +103,18 @@ fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
         return -1;
     }
     return 0;
+}
+
+int
+fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct err **err)
+{
+    return write_replace(path, data, len, mode, true, err);
+}
+
+int
+fsutil_write_replace(const char *path, const void *data, size_t len, mode_t mode, struct err **err)
+{
+    return write_replace(path, data, len, mode, false, err);
 }
 
 static int

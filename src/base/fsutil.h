@@ -17,6 +17,10 @@ int fsutil_write_all(int fd, const void *buf, size_t len);
  * concurrent writers of one path never share it), fsync, rename. */
 int fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                         struct err **err);
+/* The same without the fsync: readers see the old or the new content, never a mix, but after
+ * a crash the file may be empty. For files rewritten before every use (a container's bundle). */
+int fsutil_write_replace(const char *path, const void *data, size_t len, mode_t mode,
+                         struct err **err);
 
 /* path cleaned lexically as a path relative to a root (a leading '/' is the root): "." and
  * empty components dropped, ".." resolved. A new string, "" for the root itself; NULL when a

@@ -1,4 +1,7 @@
 /* sockerlessd: flags, signals and wiring. Everything else lives in the core library. */
+#include <errno.h>
+#include <grp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,15 +18,105 @@
 #include "engine/engine.h"
 #include "http/listener.h"
 #include "http/server.h"
+#include "http/tls.h"
 #include "image/registry.h"
 
 enum {
     MAX_BODY = 16 * 1024 * 1024, /* buffered JSON bodies; archives and tars will stream */
-    MAX_HEADER = 256 * 1024,     /* Testcontainers sends request lines of several kB */
+    /* libmicrohttpd 0.9.x zeroes a connection's whole memory pool after every request: the
+     * pool (request line and headers, MHD_OPTION_CONNECTION_MEMORY_LIMIT) costs per request.
+     * 64 KiB keeps Testcontainers' request lines of several kB and large X-Registry-Auth
+     * headers; 256 KiB cost 10 us of memset per /_ping (bench/README.md). */
+    MAX_HEADER = 64 * 1024,
     IDLE_TIMEOUT_S = 300,
 };
 /* Archives (load, import, cp into a container) are spooled to disk under the data root. */
 #define MAX_SPOOL ((size_t)8 * 1024 * 1024 * 1024)
+
+/* The gid of --group for the unix sockets, or -1 to leave them in the process's group: dockerd
+ * only warns when its default group "docker" does not exist. -2 with a message when a group
+ * given on the command line does not exist. */
+static long
+socket_group(const struct options *opt)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(opt->group, &end, 10);
+    if (errno == 0 && *end == '\0' && n >= 0)
+        return n;
+    struct group gr, *found = NULL;
+    char buf[16384];
+    getgrnam_r(opt->group, &gr, buf, sizeof(buf), &found);
+    if (found != NULL)
+        return (long)found->gr_gid;
+    if (opt->group_given) {
+        fprintf(stderr, "sockerlessd: --group: group %s not found\n", opt->group);
+        return -2;
+    }
+    LOG_WARN("could not change the group of the unix sockets to %s: group %s not found", opt->group,
+             opt->group);
+    return -1;
+}
+
+/* dockerd's policy for TCP listeners: TLS with client verification is the only authenticated
+ * mode; anything else is loud, and plain TCP beyond loopback needs an explicit --tls=false or
+ * --tlsverify=false (dockerd 27 refuses to start without it). 0, or -1 after a message. */
+static int
+check_tcp_policy(const struct options *opt, const struct listener *l)
+{
+    if (l->kind != LISTENER_TCP || opt->tls_verify)
+        return 0;
+    if (!opt->tls && !opt->tls_explicit_off && !listener_is_loopback(l)) {
+        fprintf(stderr,
+                "sockerlessd: refusing to listen on %s: plain TCP beyond loopback gives root "
+                "access to anyone who can reach it. Use --tlsverify (see --help), or force it "
+                "with --tls=false\n",
+                l->spec);
+        return -1;
+    }
+    LOG_WARN("[!] API listen on %s %s: anyone who can reach it controls the daemon [!]", l->spec,
+             opt->tls ? "over TLS without client verification (--tlsverify)"
+                      : "over plain TCP without authentication");
+    return 0;
+}
+
+/* Opens a listener, giving up the default group when the process may not set it. */
+static int
+open_listener(const struct options *opt, struct listener *l, struct err **err)
+{
+    if (listener_open(l, err) == 0)
+        return 0;
+    if (err_kind_of(err) != ERR_FORBIDDEN || opt->group_given)
+        return -1;
+    LOG_WARN("%s: %s: the socket keeps the process's group", l->spec, (*err)->msg);
+    err_clear(err);
+    l->gid = -1;
+    return listener_open(l, err);
+}
+
+/* Set when the daemon stops because its process driver cannot run: it exits with 1. */
+static volatile sig_atomic_t fatal_stop;
+
+/* --driver process: a runtime that fails its trial container ends the daemon, as a missing
+ * one does before it listens. */
+static void
+process_failed(const char *msg, void *ctx)
+{
+    (void)ctx;
+    fprintf(stderr, "sockerlessd: the process driver cannot run here: %s\n", msg);
+    fatal_stop = 1;
+    kill(getpid(), SIGTERM);
+}
+
+/* --driver auto: containers run with the synthetic driver. */
+static void
+process_fallback(const char *msg, void *ctx)
+{
+    (void)ctx;
+    LOG_WARN("the process driver cannot run here (%s): containers run with the synthetic driver",
+             msg);
+    process_driver_set_status(msg);
+}
 
 static int
 run(const struct options *opt)
@@ -44,32 +137,62 @@ run(const struct options *opt)
     struct listener listeners[OPTIONS_MAX_HOSTS];
     size_t n_open = 0;
     int status = 1;
+    long gid = socket_group(opt);
+    if (gid == -2)
+        return EXIT_USAGE;
     for (size_t i = 0; i < opt->n_hosts; i++) {
         if (listener_parse(opt->hosts[i], &listeners[i], &err) < 0) {
             fprintf(stderr, "sockerlessd: %s\n", err->msg);
             err_clear(&err);
             return EXIT_USAGE;
         }
+        listeners[i].gid = gid;
+        if (check_tcp_policy(opt, &listeners[i]) < 0)
+            return EXIT_USAGE;
+    }
+    struct http_tls *tls = NULL;
+    if (opt->tls && (tls = http_tls_load(opt->tls_cert, opt->tls_key,
+                                         opt->tls_verify ? opt->tls_cacert : NULL, &err)) == NULL) {
+        fprintf(stderr, "sockerlessd: %s\n", err->msg);
+        err_clear(&err);
+        return EXIT_USAGE;
     }
     struct engine *eng = engine_new(opt->data_root, backend->drivers, &err);
     if (eng == NULL) {
         fprintf(stderr, "sockerlessd: %s\n", err->msg);
         err_clear(&err);
+        http_tls_free(tls);
         return 1;
     }
     if (opt->driver != OPTIONS_DRIVER_SYNTHETIC &&
-        process_driver_init(opt->data_root, opt->runtime, &err) < 0) {
+        process_driver_init(opt->data_root, opt->runtime,
+                            opt->driver == OPTIONS_DRIVER_PROCESS ? process_failed
+                                                                  : process_fallback,
+                            NULL, &err) < 0) {
         if (opt->driver == OPTIONS_DRIVER_PROCESS) {
             fprintf(stderr, "sockerlessd: the process driver cannot run here: %s\n", err->msg);
             err_clear(&err);
             engine_free(eng);
+            http_tls_free(tls);
             return 1;
         }
-        LOG_WARN("the process driver cannot run here (%s): containers run with the synthetic "
-                 "driver",
-                 err->msg);
-        process_driver_set_status(err->msg);
+        process_fallback(err->msg, NULL);
         err_clear(&err);
+    }
+    struct agent_driver_config acfg = {
+        .mode = opt->agent_mode == OPTIONS_AGENT_FORWARD   ? AGENT_DRIVER_FORWARD
+                : opt->agent_mode == OPTIONS_AGENT_REVERSE ? AGENT_DRIVER_REVERSE
+                                                           : AGENT_DRIVER_OFF,
+        .listen = opt->agent_listen,
+        .binary = opt->agent_binary,
+        .timeout_ms = opt->agent_timeout_ms};
+    if (opt->driver != OPTIONS_DRIVER_SYNTHETIC && agent_driver_init(&acfg, &err) < 0) {
+        fprintf(stderr, "sockerlessd: the agent driver cannot run: %s\n", err->msg);
+        err_clear(&err);
+        agent_driver_fini();
+        process_driver_fini();
+        engine_free(eng);
+        return 1;
     }
     /* Pulls: real ones; synthetic only where allowed (engine/distribution.h). */
     struct registry_config registries = {.insecure = opt->insecure_registries,
@@ -83,6 +206,7 @@ run(const struct options *opt)
         fprintf(stderr, "sockerlessd: %s\n", err->msg);
         err_clear(&err);
         engine_free(eng);
+        http_tls_free(tls);
         return 1;
     }
     size_t n_routes;
@@ -93,6 +217,7 @@ run(const struct options *opt)
         .spool_dir = spool_dir,
         .max_header = MAX_HEADER,
         .idle_timeout_s = IDLE_TIMEOUT_S,
+        .header_timeout_s = opt->header_timeout_s,
         .server_header = api_server_header(),
         .min_version = api_min_version,
         .max_version = api_max_version,
@@ -100,7 +225,8 @@ run(const struct options *opt)
     struct http_server *srv = http_server_new(routes, n_routes, &api, &hopts);
     for (; n_open < opt->n_hosts; n_open++) {
         struct listener *l = &listeners[n_open];
-        if (listener_open(l, &err) < 0 || http_server_serve(srv, l->fd, &err) < 0) {
+        const struct http_tls *l_tls = l->kind == LISTENER_TCP ? tls : NULL; /* as dockerd */
+        if (open_listener(opt, l, &err) < 0 || http_server_serve_tls(srv, l->fd, l_tls, &err) < 0) {
             fprintf(stderr, "sockerlessd: cannot listen on %s: %s\n", l->spec, err->msg);
             status = err->kind == ERR_CONFLICT ? EXIT_ADDR_IN_USE : 1;
             err_clear(&err);
@@ -108,11 +234,10 @@ run(const struct options *opt)
                 n_open++;
             goto out;
         }
-        if (l->kind == LISTENER_TCP)
-            LOG_WARN("API listen on %s: TCP without TLS has no authentication; anyone who can "
-                     "reach it controls the daemon",
-                     l->spec);
-        LOG_INFO("API listen on %s", l->spec);
+        LOG_INFO("API listen on %s%s", l->spec,
+                 l_tls == NULL     ? ""
+                 : opt->tls_verify ? " (TLS, client certificates verified)"
+                                   : " (TLS)");
     }
     LOG_INFO("sockerlessd %s started (backend %s, data root %s)", SOCKERLESS_VERSION, backend->name,
              opt->data_root);
@@ -120,15 +245,21 @@ run(const struct options *opt)
     for (;;) {
         int sig = sigwaitinfo(&sigs, NULL);
         if (sig == SIGHUP) {
-            LOG_INFO("SIGHUP: there is no configuration to reload");
+            LOG_INFO("SIGHUP: reopening the agent callback listener, if any");
+            if (agent_driver_reopen_listener(&err) < 0) {
+                LOG_ERROR("%s", err->msg);
+                err_clear(&err);
+            }
             continue;
         }
         if (sig == SIGTERM || sig == SIGINT) {
-            LOG_INFO("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            LOG_INFO("%s: shutting down", fatal_stop       ? "the process driver cannot run"
+                                          : sig == SIGTERM ? "SIGTERM"
+                                                           : "SIGINT");
             break;
         }
     }
-    status = 0;
+    status = fatal_stop ? 1 : 0;
 out:
     http_server_stop(srv);
     engine_containers_shutdown(eng);
@@ -136,7 +267,9 @@ out:
     for (size_t i = 0; i < n_open; i++)
         listener_close(&listeners[i]);
     http_server_free(srv);
+    http_tls_free(tls);
     engine_free(eng);
+    agent_driver_fini();
     process_driver_fini();
     if (status == 0)
         LOG_INFO("sockerlessd stopped");
@@ -153,6 +286,9 @@ main(int argc, char **argv)
         err_clear(&err);
         return EXIT_USAGE;
     }
+    /* One malloc arena per connection thread multiplies the heap kept after a burst: two
+     * arenas bound it (RSS with 1,000 containers, bench/README.md). */
+    mallopt(M_ARENA_MAX, 2);
     int status = 0;
     switch (opt.action) {
     case OPTIONS_HELP:

@@ -1,5 +1,6 @@
 #include "daemon/options.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,30 @@ options_usage(void)
            "      --registry-certs-dir DIR  per-registry CAs and client certificates, as\n"
            "                         DIR/<host:port>/{*.crt,*.cert,*.key} (default\n"
            "                         /etc/docker/certs.d, as dockerd)\n"
+           "  -G, --group GROUP      the group owning the unix sockets, mode 0660 (default\n"
+           "                         docker; no change when that group does not exist)\n"
+           "      --tls              serve TCP listeners over TLS (--tlscert, --tlskey)\n"
+           "      --tlsverify        --tls, and require client certificates signed by\n"
+           "                         --tlscacert\n"
+           "      --tlscacert FILE   CA of the client certificates (default ~/.docker/ca.pem)\n"
+           "      --tlscert FILE     the server certificate (default ~/.docker/cert.pem)\n"
+           "      --tlskey FILE      the server key (default ~/.docker/key.pem)\n"
+           "                         (~/.docker is $DOCKER_CERT_PATH when set.) Plain TCP\n"
+           "                         listens on loopback addresses only, unless --tls=false or\n"
+           "                         --tlsverify=false is given explicitly\n"
+           "      --header-timeout SECONDS  a new connection must send its request line and\n"
+           "                         headers within this (default 60; slow clients are cut off)\n"
+           "      --agent-mode MODE  off, forward or reverse: run each container's command under\n"
+           "                         sockerless-agent, the daemon dialing the agent's unix socket\n"
+           "                         (forward) or the agent dialing --agent-listen (reverse);\n"
+           "                         default off\n"
+           "      --agent-listen ADDR  where agents dial back: unix:PATH or tcp:HOST:PORT\n"
+           "                         (default unix:<data-root>/run/agent-callback/agent.sock when\n"
+           "                         --agent-mode is reverse; SIGHUP reopens it)\n"
+           "      --agent-binary PATH  the statically linked sockerless-agent (default: next to\n"
+           "                         sockerlessd, then src/agent/ beside it, then $PATH)\n"
+           "      --agent-timeout MS an agent connection silent for MS milliseconds is dead\n"
+           "                         (default 15000; heartbeats every third of it)\n"
            "  -v, --version          print the version and exit\n"
            "  -h, --help             print this help and exit\n"
            "\n"
@@ -51,6 +76,47 @@ default_host(bool is_root)
     if (xdg != NULL && *xdg == '/')
         return xasprintf("unix://%s/sockerless.sock", xdg);
     return xasprintf("unix:///tmp/sockerless-%d.sock", (int)getuid());
+}
+
+/* dockerd's --tls* defaults: the client's certificate directory. */
+static char *
+default_cert(const char *name)
+{
+    const char *dir = getenv("DOCKER_CERT_PATH");
+    if (dir != NULL && *dir != '\0')
+        return xasprintf("%s/%s", dir, name);
+    const char *home = getenv("HOME");
+    return xasprintf("%s/.docker/%s", home != NULL && *home == '/' ? home : "", name);
+}
+
+/* A boolean flag's optional value, as Go's flag package takes it (--tls, --tls=false). */
+static bool
+parse_bool(const char *arg, bool *out)
+{
+    static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};
+    static const char *const no[] = {"0", "f", "F", "false", "FALSE", "False"};
+    if (arg == NULL) {
+        *out = true;
+        return true;
+    }
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcmp(arg, yes[i]) == 0 || strcmp(arg, no[i]) == 0) {
+            *out = strcmp(arg, yes[i]) == 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Replaces *slot with a copy of a non-empty value. */
+static int
+set_path(char **slot, const char *flag, const char *value, struct err **err)
+{
+    if (*value == '\0')
+        return err_make(err, ERR_INVALID, 0, "%s must not be empty", flag);
+    free(*slot);
+    *slot = xstrdup(value);
+    return 0;
 }
 
 static char *
@@ -76,6 +142,12 @@ options_fini(struct options *o)
     free(o->runtime);
     strv_free(o->insecure_registries);
     free(o->registry_certs_dir);
+    free(o->group);
+    free(o->tls_cacert);
+    free(o->tls_cert);
+    free(o->tls_key);
+    free(o->agent_listen);
+    free(o->agent_binary);
     memset(o, 0, sizeof(*o));
 }
 
@@ -93,13 +165,27 @@ options_parse(int argc, char **argv, bool is_root, struct options *out, struct e
         {"offline-pulls", required_argument, NULL, 'O'},
         {"insecure-registry", required_argument, NULL, 'I'},
         {"registry-certs-dir", required_argument, NULL, 'C'},
+        {"group", required_argument, NULL, 'G'},
+        {"tls", optional_argument, NULL, 't'},
+        {"tlsverify", optional_argument, NULL, 'V'},
+        {"tlscacert", required_argument, NULL, 'a'},
+        {"tlscert", required_argument, NULL, 'c'},
+        {"tlskey", required_argument, NULL, 'k'},
+        {"header-timeout", required_argument, NULL, 'T'},
+        {"agent-mode", required_argument, NULL, 'M'},
+        {"agent-listen", required_argument, NULL, 'A'},
+        {"agent-binary", required_argument, NULL, 'B'},
+        {"agent-timeout", required_argument, NULL, 'W'},
         {NULL, 0, NULL, 0},
     };
-    struct options o = {.action = OPTIONS_RUN, .log_level = LOG_LEVEL_INFO};
+    struct options o = {.action = OPTIONS_RUN,
+                        .log_level = LOG_LEVEL_INFO,
+                        .agent_timeout_ms = 15000,
+                        .header_timeout_s = 60};
     optind = 0; /* full re-initialisation, so the parser can run more than once (tests) */
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":H:l:vh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":H:l:G:vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'H':
             if (o.n_hosts == OPTIONS_MAX_HOSTS) {
@@ -175,6 +261,96 @@ options_parse(int argc, char **argv, bool is_root, struct options *out, struct e
             free(o.registry_certs_dir);
             o.registry_certs_dir = xstrdup(optarg);
             break;
+        case 'G':
+            if (set_path(&o.group, "--group", optarg, err) < 0) {
+                options_fini(&o);
+                return -1;
+            }
+            o.group_given = true;
+            break;
+        case 't':
+        case 'V': {
+            bool on;
+            if (!parse_bool(optarg, &on)) {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0, "invalid boolean value \"%s\" for %s", optarg,
+                                c == 't' ? "--tls" : "--tlsverify");
+            }
+            if (c == 't')
+                o.tls = on;
+            else
+                o.tls_verify = on;
+            if (!on)
+                o.tls_explicit_off = true;
+            break;
+        }
+        case 'a':
+        case 'c':
+        case 'k': {
+            char **slot = c == 'a' ? &o.tls_cacert : c == 'c' ? &o.tls_cert : &o.tls_key;
+            const char *flag = c == 'a' ? "--tlscacert" : c == 'c' ? "--tlscert" : "--tlskey";
+            if (set_path(slot, flag, optarg, err) < 0) {
+                options_fini(&o);
+                return -1;
+            }
+            break;
+        }
+        case 'T': {
+            char *end;
+            errno = 0;
+            unsigned long n = strtoul(optarg, &end, 10);
+            if (errno != 0 || end == optarg || *end != '\0' || n == 0 || n > 86400 ||
+                *optarg == '-') {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0,
+                                "invalid --header-timeout \"%s\": seconds from 1 to 86400", optarg);
+            }
+            o.header_timeout_s = (unsigned)n;
+            break;
+        }
+        case 'M':
+            if (strcmp(optarg, "off") == 0)
+                o.agent_mode = OPTIONS_AGENT_OFF;
+            else if (strcmp(optarg, "forward") == 0)
+                o.agent_mode = OPTIONS_AGENT_FORWARD;
+            else if (strcmp(optarg, "reverse") == 0)
+                o.agent_mode = OPTIONS_AGENT_REVERSE;
+            else {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0,
+                                "unknown --agent-mode \"%s\" (off, forward or reverse)", optarg);
+            }
+            break;
+        case 'A':
+            if (strncmp(optarg, "unix:", 5) != 0 && strncmp(optarg, "tcp:", 4) != 0) {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0,
+                                "invalid --agent-listen \"%s\": unix:PATH or tcp:HOST:PORT",
+                                optarg);
+            }
+            free(o.agent_listen);
+            o.agent_listen = xstrdup(optarg);
+            break;
+        case 'B':
+            if (*optarg == '\0') {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0, "--agent-binary must not be empty");
+            }
+            free(o.agent_binary);
+            o.agent_binary = xstrdup(optarg);
+            break;
+        case 'W': {
+            char *end;
+            long ms = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || ms < 300 || ms > 3600000) {
+                options_fini(&o);
+                return err_make(err, ERR_INVALID, 0,
+                                "invalid --agent-timeout \"%s\": milliseconds, 300 to 3600000",
+                                optarg);
+            }
+            o.agent_timeout_ms = (int)ms;
+            break;
+        }
         case 'v':
             o.action = OPTIONS_VERSION;
             break;
@@ -199,6 +375,16 @@ options_parse(int argc, char **argv, bool is_root, struct options *out, struct e
         o.data_root = default_data_root(is_root);
     if (o.registry_certs_dir == NULL)
         o.registry_certs_dir = xstrdup("/etc/docker/certs.d");
+    if (o.group == NULL)
+        o.group = xstrdup("docker");
+    if (o.tls_verify)
+        o.tls = true; /* dockerd: --tlsverify implies --tls */
+    if (o.tls_cacert == NULL)
+        o.tls_cacert = default_cert("ca.pem");
+    if (o.tls_cert == NULL)
+        o.tls_cert = default_cert("cert.pem");
+    if (o.tls_key == NULL)
+        o.tls_key = default_cert("key.pem");
     *out = o;
     return 0;
 }

@@ -18,6 +18,9 @@ enum options_driver { OPTIONS_DRIVER_AUTO, OPTIONS_DRIVER_PROCESS, OPTIONS_DRIVE
 /* --offline-pulls: what a pull does when the registry cannot be reached. DEFAULT: synthetic
  * with --driver synthetic, an error otherwise. */
 enum options_offline { OPTIONS_OFFLINE_DEFAULT, OPTIONS_OFFLINE_ERROR, OPTIONS_OFFLINE_SYNTHETIC };
+/* --agent-mode: whether the process driver runs each container's command under
+ * sockerless-agent, and which side dials (docs/drivers.md, "Agent"). */
+enum options_agent_mode { OPTIONS_AGENT_OFF, OPTIONS_AGENT_FORWARD, OPTIONS_AGENT_REVERSE };
 
 struct options {
     enum options_action action;
@@ -30,6 +33,21 @@ struct options {
     enum options_offline offline_pulls;
     char **insecure_registries; /* --insecure-registry values, NULL-ended (owned) */
     char *registry_certs_dir;   /* --registry-certs-dir (owned), default /etc/docker/certs.d */
+    /* -G/--group: the group of the unix sockets (owned), default "docker"; group_given when
+     * set on the command line (a missing default group is only a warning, as in dockerd). */
+    char *group;
+    bool group_given;
+    /* --tls, --tlsverify (which implies --tls): TLS on TCP listeners, with client certificates
+     * signed by --tlscacert for --tlsverify. tls_explicit_off: --tls=false or
+     * --tlsverify=false given, dockerd's opt-in to plain TCP beyond loopback. */
+    bool tls, tls_verify, tls_explicit_off;
+    char *tls_cacert, *tls_cert, *tls_key; /* owned; defaults $DOCKER_CERT_PATH or ~/.docker */
+    unsigned header_timeout_s; /* --header-timeout: seconds for a request's line and headers */
+    enum options_agent_mode agent_mode; /* default off */
+    char *agent_listen;   /* --agent-listen: the reverse-mode callback address (owned), or NULL:
+                             a unix socket under the data root when the mode is reverse */
+    char *agent_binary;   /* --agent-binary (owned), or NULL: found next to sockerlessd */
+    int agent_timeout_ms; /* --agent-timeout: a silent agent connection is dead after this */
 };
 
 /* True when pulls from an unreachable registry become synthetic pulls. */

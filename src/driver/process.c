@@ -35,6 +35,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "driver/driver.h"
+#include "driver/logsink.h"
 #include "driver/ocispec.h"
 #include "driver/procinfo.h"
 #include "driver/reaper.h"
@@ -46,7 +47,6 @@
 
 enum {
     READ_CHUNK = 32 * 1024,
-    LINE_MAX_BYTES = 16 * 1024, /* a longer line is logged in pieces, as dockerd does */
     DRAIN_AFTER_EXIT_MS = 2000, /* output still arriving after the process ended */
     KILL_WAIT_MS = 10000,
     START_TIMEOUT_MS = 60000,
@@ -62,7 +62,30 @@ static struct {
     char *sock_dir;     /* console sockets (a short path: sun_path holds 108 bytes) */
     char *init_path;    /* docker-init (a static tini) for --init, or NULL */
     pthread_mutex_t mu; /* c->driver_data creation, exec ttys */
-} P = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    /* The start-up probe runs in its own thread while the daemon already serves: whoever needs
+     * the runtime (owns, ready, the runtime's name) waits for it under probe_mu. */
+    pthread_mutex_t probe_mu;
+    pthread_cond_t probe_cv;
+    bool probing;
+    pthread_t probe_thread;
+    char *data_root;
+    char **candidates; /* runtime paths to try, in order */
+    bool given;        /* the runtime was named (--runtime), not found among crun and runc */
+    process_driver_failed_fn *failed;
+    void *failed_ctx;
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .probe_mu = PTHREAD_MUTEX_INITIALIZER,
+       .probe_cv = PTHREAD_COND_INITIALIZER};
+
+/* Waits for the start-up probe (not in the probe's own thread, which uses the driver). */
+static void
+probe_wait(void)
+{
+    pthread_mutex_lock(&P.probe_mu);
+    while (P.probing && !pthread_equal(pthread_self(), P.probe_thread))
+        pthread_cond_wait(&P.probe_cv, &P.probe_mu);
+    pthread_mutex_unlock(&P.probe_mu);
+}
 
 /* What the driver keeps for one container (c->driver_data). */
 struct pctr {
@@ -349,63 +372,6 @@ set_winsize(int fd, int height, int width, struct err **err)
     return 0;
 }
 
-/* ---- output: line splitting into the log buffer and the json-file log ---- */
-
-struct out_stream {
-    int fd;
-    int stream; /* 1 stdout, 2 stderr */
-    char *pending;
-    size_t len;
-};
-
-struct log_sink {
-    struct container *c;
-    FILE *json; /* json-file log, or NULL */
-};
-
-static void
-log_line(struct log_sink *s, int stream, const char *data, size_t len)
-{
-    logbuf_append(s->c->logs, stream, data, len);
-    if (s->json == NULL)
-        return;
-    char ts[64];
-    time_format_rfc3339nano(time_now_ns(), ts, sizeof(ts));
-    json_t *o = json_pack("{s:s%, s:s, s:s}", "log", data, len, "stream",
-                          stream == 2 ? "stderr" : "stdout", "time", ts);
-    if (o != NULL) {
-        json_dumpf(o, s->json, JSON_COMPACT);
-        fputc('\n', s->json);
-        json_decref(o);
-    }
-}
-
-/* Appends data to os's pending bytes and logs every complete line (and long pieces). */
-static void
-out_feed(struct log_sink *s, struct out_stream *os, const char *data, size_t n)
-{
-    os->pending = xrealloc(os->pending, os->len + n);
-    memcpy(os->pending + os->len, data, n);
-    os->len += n;
-    size_t start = 0;
-    for (size_t i = 0; i < os->len; i++) {
-        if (os->pending[i] == '\n' || i + 1 - start >= LINE_MAX_BYTES) {
-            log_line(s, os->stream, os->pending + start, i + 1 - start);
-            start = i + 1;
-        }
-    }
-    memmove(os->pending, os->pending + start, os->len - start);
-    os->len -= start;
-}
-
-static void
-out_flush(struct log_sink *s, struct out_stream *os)
-{
-    if (os->len > 0)
-        log_line(s, os->stream, os->pending, os->len);
-    os->len = 0;
-}
-
 /* Reaps the process behind pidfd: its exit code as Docker reports it (128+n for signal n). */
 static int
 reap(int pidfd, pid_t pid)
@@ -502,6 +468,9 @@ struct monitor {
     int pidfd;
     pid_t pid;
     FILE *json;
+    /* Wrapped (struct process_wrap): told of the end instead of the engine */
+    void (*ended)(void *ctx, struct engine *eng, struct container *c, uint64_t run, int code);
+    void *ended_ctx;
 };
 
 static void
@@ -531,9 +500,9 @@ monitor_feed(void *ctx, size_t i, const char *data, size_t len)
 {
     struct monitor_sink *ms = ctx;
     if (len == 0)
-        out_flush(&ms->log, &ms->out[i]);
+        log_sink_flush(&ms->log, &ms->out[i]);
     else
-        out_feed(&ms->log, &ms->out[i], data, len);
+        log_sink_feed(&ms->log, &ms->out[i], data, len);
     /* The json-file lines of one read reach the file together: one write, not one a line. */
     if (ms->log.json != NULL)
         fflush(ms->log.json);
@@ -577,7 +546,10 @@ monitor_main(void *arg)
 
     /* Who waits for the exit (stop, kill, remove) returns once the engine knows of it, so
      * the die event comes before what they do next. An auto-remove runs in this thread. */
-    engine_container_exited(m->eng, m->c, m->run, code);
+    if (m->ended != NULL)
+        m->ended(m->ended_ctx, m->eng, m->c, m->run, code);
+    else
+        engine_container_exited(m->eng, m->c, m->run, code);
     pthread_mutex_lock(&m->pc->mu);
     m->pc->reporting = false;
     m->pc->exits++;
@@ -597,19 +569,72 @@ proc_owns(const struct driver *d, struct engine *eng, const struct container *c)
     (void)d;
     (void)eng;
     (void)c;
+    probe_wait();
     return P.ready;
 }
 
 static bool
 proc_ready(void)
 {
+    probe_wait();
     return P.ready;
+}
+
+static json_t *
+bind_json(const char *dest, const char *source, bool ro)
+{
+    return json_pack("{s:s, s:s, s:s, s:o}", "destination", dest, "type", "bind", "source", source,
+                     "options",
+                     ro ? json_pack("[s, s, s]", "rbind", "ro", "nosuid")
+                        : json_pack("[s, s, s]", "rbind", "nosuid", "nodev"));
+}
+
+/* Runs spec's process under the agent (struct process_wrap): the agent's binary and
+ * directories mounted, its command line in front of the container's (docker-init stays
+ * first), no terminal (the agent gives the command its own). */
+static void
+wrap_spec(json_t *spec, const struct process_wrap *w)
+{
+    json_t *proc = json_object_get(spec, "process");
+    json_object_set_new(proc, "terminal", json_false());
+    json_t *old = json_object_get(proc, "args");
+    json_t *args = json_array();
+    size_t i = 0;
+    const char *first = json_string_value(json_array_get(old, 0));
+    if (first != NULL && strcmp(first, "/sbin/docker-init") == 0)
+        for (; i < 2 && i < json_array_size(old); i++)
+            json_array_append(args, json_array_get(old, i));
+    json_array_append_new(args, json_string(PROCESS_WRAP_AGENT));
+    for (size_t j = 0; w->agent_args != NULL && w->agent_args[j] != NULL; j++)
+        json_array_append_new(args, json_string(w->agent_args[j]));
+    json_array_append_new(args, json_string("--"));
+    for (; i < json_array_size(old); i++)
+        json_array_append(args, json_array_get(old, i));
+    json_object_set_new(proc, "args", args);
+    json_t *mounts = json_object_get(spec, "mounts");
+    json_array_append_new(mounts, bind_json(PROCESS_WRAP_AGENT, w->agent_binary, true));
+    json_array_append_new(mounts, bind_json(PROCESS_WRAP_DIR, w->agent_dir, false));
+    if (w->callback_dir != NULL)
+        json_array_append_new(mounts, bind_json(PROCESS_WRAP_CALLBACK_DIR, w->callback_dir, false));
+}
+
+/* The agent's directory belongs to the user the agent runs as (it creates its socket there
+ * and reads its token). */
+static int
+chown_tree_top(const char *dir, const struct oci_user *u, struct err **err)
+{
+    if (chown(dir, u->uid, u->gid) < 0)
+        return err_make(err, ERR_INTERNAL, errno, "chown %s", dir);
+    cleanup_free char *token = xasprintf("%s/token", dir);
+    if (chown(token, u->uid, u->gid) < 0 && errno != ENOENT)
+        return err_make(err, ERR_INTERNAL, errno, "chown %s", token);
+    return 0;
 }
 
 /* Writes the files the container's /etc gets and the bundle's config.json. */
 static int
 write_bundle(struct container *c, struct pctr *pc, bool new_netns, const struct oci_joins *joins,
-             struct err **err)
+             const struct process_wrap *wrap, struct err **err)
 {
     cleanup_free char *merged = xasprintf("%s/merged", pc->cdir);
     cleanup_free char *hosts = xasprintf("%s/hosts", pc->cdir);
@@ -626,9 +651,9 @@ write_bundle(struct container *c, struct pctr *pc, bool new_netns, const struct 
     cleanup_free char *resolv_text = oci_resolv_conf(c);
     cleanup_free char *hostname_text = xasprintf("%s\n", c->spec.hostname);
     int rc = -1;
-    if (fsutil_write_atomic(hosts, hosts_text, strlen(hosts_text), 0644, err) == 0 &&
-        fsutil_write_atomic(hostname, hostname_text, strlen(hostname_text), 0644, err) == 0 &&
-        fsutil_write_atomic(resolv, resolv_text, strlen(resolv_text), 0644, err) == 0) {
+    if (fsutil_write_replace(hosts, hosts_text, strlen(hosts_text), 0644, err) == 0 &&
+        fsutil_write_replace(hostname, hostname_text, strlen(hostname_text), 0644, err) == 0 &&
+        fsutil_write_replace(resolv, resolv_text, strlen(resolv_text), 0644, err) == 0) {
         struct oci_paths paths = {.rootfs = merged,
                                   .hosts = hosts,
                                   .hostname = hostname,
@@ -638,14 +663,22 @@ write_bundle(struct container *c, struct pctr *pc, bool new_netns, const struct 
                                   .new_netns = new_netns,
                                   .joins = *joins};
         json_t *spec = oci_spec_container(c, &user, &paths, err);
-        if (spec != NULL && c->spec.tty && c->spec.console_height > 0 && c->spec.console_width > 0)
+        if (spec != NULL && wrap != NULL) {
+            wrap_spec(spec, wrap);
+            if (chown_tree_top(wrap->agent_dir, &user, err) < 0) {
+                json_decref(spec);
+                spec = NULL;
+            }
+        }
+        if (spec != NULL && wrap == NULL && c->spec.tty && c->spec.console_height > 0 &&
+            c->spec.console_width > 0)
             json_object_set_new(json_object_get(spec, "process"), "consoleSize",
                                 json_pack("{s:i, s:i}", "height", c->spec.console_height, "width",
                                           c->spec.console_width));
         if (spec != NULL) {
             char *text = json_dumps(spec, JSON_COMPACT);
             json_decref(spec);
-            rc = fsutil_write_atomic(config, text, strlen(text), 0600, err);
+            rc = fsutil_write_replace(config, text, strlen(text), 0600, err);
             free(text);
         }
     }
@@ -696,7 +729,8 @@ network_none(const struct container *c)
 }
 
 static int
-proc_start(struct engine *eng, struct container *c, struct err **err)
+proc_start_with(struct engine *eng, struct container *c, const struct process_wrap *wrap,
+                struct err **err)
 {
     struct pctr *pc = pctr_get(c);
     uint64_t run = engine_container_run(eng, c);
@@ -709,7 +743,8 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
     cleanup_free char *json_path = NULL;
     pid_t rpid = -1, pid = -1;
     int pidfd = -1, started = -1;
-    bool tty_mode = c->spec.tty;
+    bool tty_mode = c->spec.tty && wrap == NULL;
+    int agent_log = -1; /* wrapped: the agent's own output */
     char **args = NULL;
     struct monitor *m = NULL;
     pthread_t t;
@@ -717,7 +752,7 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
 
     struct oci_joins joins = {0}; /* PidMode / IpcMode "container:": found at each start */
     if (ensure_rootfs(eng, c, pc, err) < 0 || oci_joins_resolve(eng, c, &joins, err) < 0 ||
-        write_bundle(c, pc, network_none(c), &joins, err) < 0)
+        write_bundle(c, pc, network_none(c), &joins, wrap, err) < 0)
         goto out;
     pidfile = xasprintf("%s/init.pid", pc->cdir);
     log = xasprintf("%s/runtime.log", pc->cdir);
@@ -725,7 +760,14 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
     runtime_delete(pc, c->id); /* state a crashed earlier run may have left */
     unlink(log);               /* its errors are the messages a failure shows: only this start's */
 
-    if (tty_mode) {
+    if (wrap != NULL) {
+        cleanup_free char *alog = xasprintf("%s/agent.log", pc->cdir);
+        agent_log = open(alog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (agent_log < 0) {
+            err_make(err, ERR_INTERNAL, errno, "%s", alog);
+            goto out;
+        }
+    } else if (tty_mode) {
         if ((lfd = console_listen(&sock, err)) < 0)
             goto out;
     } else {
@@ -745,7 +787,12 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
         args = strv_append(args, sock);
     }
     args = strv_append(args, c->id);
-    rc = runtime_spawn(&P.rt, log, (const char *const *)args, pin[0], pout[1], perr[1], &rpid, err);
+    if (wrap != NULL)
+        rc = runtime_spawn(&P.rt, log, (const char *const *)args, -1, agent_log, agent_log, &rpid,
+                           err);
+    else
+        rc = runtime_spawn(&P.rt, log, (const char *const *)args, pin[0], pout[1], perr[1], &rpid,
+                           err);
     strv_free(args);
     close_fd(&pin[0]);
     close_fd(&pout[1]);
@@ -789,7 +836,11 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
     m->run = run;
     m->pid = pid;
     m->pidfd = pidfd;
-    if (tty_mode) {
+    if (wrap != NULL) {
+        m->ended = wrap->ended;
+        m->ended_ctx = wrap->ctx;
+        m->n_out = 0;
+    } else if (tty_mode) {
         m->out[0] = (struct out_stream){.fd = dup(tty), .stream = 1};
         m->n_out = 1;
     } else {
@@ -799,7 +850,7 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
         pout[0] = perr[0] = -1;
     }
     json_path = xasprintf("%s/%s-json.log", pc->cdir, c->id);
-    m->json = fopen(json_path, "ae");
+    m->json = wrap == NULL ? fopen(json_path, "ae") : NULL; /* wrapped: the agent driver's */
 
     pthread_mutex_lock(&pc->mu);
     pc->pid = pid;
@@ -810,7 +861,7 @@ proc_start(struct engine *eng, struct container *c, struct err **err)
         pc->tty_fd = tty;
         pc->stdin_fd = c->spec.open_stdin ? dup(tty) : -1;
         tty = -1;
-    } else {
+    } else if (wrap == NULL) {
         pc->stdin_fd = pin[1];
         pin[1] = -1;
     }
@@ -851,6 +902,7 @@ out:
         close(lfd);
     if (sock != NULL)
         unlink(sock);
+    close_fd(&agent_log);
     close_fd(&tty);
     close_fd(&pin[0]);
     close_fd(&pin[1]);
@@ -860,6 +912,19 @@ out:
     close_fd(&perr[1]);
     pctr_unref(pc);
     return rc;
+}
+
+static int
+proc_start(struct engine *eng, struct container *c, struct err **err)
+{
+    return proc_start_with(eng, c, NULL, err);
+}
+
+int
+process_start_wrapped(struct engine *eng, struct container *c, const struct process_wrap *w,
+                      struct err **err)
+{
+    return proc_start_with(eng, c, w, err);
 }
 
 static int pause_resume(struct container *c, const char *verb, struct err **err);
@@ -1072,7 +1137,7 @@ write_exec_spec(const struct container *c, const struct exec *e, const char *cdi
             json_pack("{s:i, s:i}", "height", e->console_height, "width", e->console_width));
     char *text = json_dumps(spec, JSON_COMPACT);
     json_decref(spec);
-    int rc = fsutil_write_atomic(path, text, strlen(text), 0600, err);
+    int rc = fsutil_write_replace(path, text, strlen(text), 0600, err);
     free(text);
     return rc;
 }
@@ -1390,12 +1455,10 @@ probe_runtime(const char *data_root, struct err **err)
 }
 
 static int
-try_runtime(const char *data_root, const char *name, struct err **err)
+try_runtime(const char *data_root, const char *path, struct err **err)
 {
     runtime_fini(&P.rt);
-    P.rt.path = runtime_find(name);
-    if (P.rt.path == NULL)
-        return err_make(err, ERR_NOT_FOUND, 0, "OCI runtime %s not found", name);
+    P.rt.path = xstrdup(path);
     const char *base = strrchr(P.rt.path, '/');
     P.rt.name = xstrdup(base ? base + 1 : P.rt.path);
     P.rt.root = xasprintf("%s/runtime/%s", data_root, P.rt.name);
@@ -1409,23 +1472,18 @@ try_runtime(const char *data_root, const char *name, struct err **err)
     return 0;
 }
 
-int
-process_driver_init(const char *data_root, const char *runtime, struct err **err)
+/* The slow part of the start-up: the base root, the overlayfs probe, the trial containers. */
+static int
+probe_all(struct err **err)
 {
-    free(P.status);
-    P.status = NULL;
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-        return err_make(err, ERR_UNSUPPORTED, errno, "cannot become the child subreaper");
-    P.busybox_dir = xasprintf("%s/image/busybox-base", data_root);
+    int64_t t0 = time_mono_ns();
     if (rootfs_busybox_layer(P.busybox_dir, err) < 0)
         return err_wrap(err, "the base root for images without layers");
-    cleanup_free char *scratch = xasprintf("%s/tmp", data_root);
+    cleanup_free char *scratch = xasprintf("%s/tmp", P.data_root);
     if (fsutil_mkdir_p(scratch, 0700, err) < 0)
         return -1;
     P.mode = rootfs_probe(scratch);
-    P.sock_dir = xasprintf("%s/run", data_root);
-    if (strlen(P.sock_dir) + 32 >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-        free(P.sock_dir);
+    if (P.sock_dir == NULL) {
         char tmpl[] = "/tmp/sockerless-console-XXXXXX";
         P.sock_dir = mkdtemp(tmpl) ? xstrdup(tmpl) : NULL;
         if (P.sock_dir == NULL)
@@ -1433,24 +1491,18 @@ process_driver_init(const char *data_root, const char *runtime, struct err **err
     } else if (fsutil_mkdir_p(P.sock_dir, 0700, err) < 0) {
         return -1;
     }
-    static const char *const candidates[] = {"crun", "runc", NULL};
-    if (runtime != NULL && *runtime != '\0') {
-        if (try_runtime(data_root, runtime, err) < 0)
-            return -1;
-    } else {
-        struct err *last = NULL;
-        bool ok = false;
-        for (size_t i = 0; candidates[i] != NULL && !ok; i++) {
-            err_clear(&last);
-            ok = try_runtime(data_root, candidates[i], &last) == 0;
-            if (!ok)
-                LOG_INFO("%s", last->msg);
-        }
-        if (!ok) {
-            *err = last;
-            return err_wrap(err, "no working OCI runtime (tried crun and runc)");
-        }
+    struct err *last = NULL;
+    bool ok = false;
+    for (size_t i = 0; P.candidates[i] != NULL && !ok; i++) {
         err_clear(&last);
+        ok = try_runtime(P.data_root, P.candidates[i], &last) == 0;
+        if (!ok && !P.given)
+            LOG_INFO("%s", last->msg);
+    }
+    if (!ok) {
+        *err = last;
+        runtime_fini(&P.rt);
+        return P.given ? -1 : err_wrap(err, "no working OCI runtime (tried crun and runc)");
     }
     /* --init runs Docker's docker-init (a static tini) bind-mounted into the container. */
     P.init_path = runtime_find("docker-init");
@@ -1459,9 +1511,68 @@ process_driver_init(const char *data_root, const char *runtime, struct err **err
     /* Container processes' orphans come to the daemon now: somebody must reap them. */
     if (reaper_start(err) < 0)
         return -1;
-    P.ready = true;
-    LOG_INFO("process driver: runtime %s, root filesystems by %s", P.rt.path,
-             rootfs_mode_name(P.mode));
+    LOG_INFO("process driver: runtime %s, root filesystems by %s (probed in %lld ms)", P.rt.path,
+             rootfs_mode_name(P.mode), (long long)((time_mono_ns() - t0) / 1000000));
+    return 0;
+}
+
+static void *
+probe_main(void *arg)
+{
+    (void)arg;
+    struct err *err = NULL;
+    bool ok = probe_all(&err) == 0;
+    if (!ok && P.failed != NULL)
+        P.failed(err->msg, P.failed_ctx); /* before the waiters see the result */
+    err_clear(&err);
+    pthread_mutex_lock(&P.probe_mu);
+    P.ready = ok;
+    P.probing = false;
+    pthread_cond_broadcast(&P.probe_cv);
+    pthread_mutex_unlock(&P.probe_mu);
+    return NULL;
+}
+
+int
+process_driver_init(const char *data_root, const char *runtime, process_driver_failed_fn *failed,
+                    void *ctx, struct err **err)
+{
+    free(P.status);
+    P.status = NULL;
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+        return err_make(err, ERR_UNSUPPORTED, errno, "cannot become the child subreaper");
+    /* Only the runtime's presence is checked here; the rest runs in the background. */
+    static const char *const names[] = {"crun", "runc", NULL};
+    P.given = runtime != NULL && *runtime != '\0';
+    for (size_t i = 0; P.given ? i == 0 : names[i] != NULL; i++) {
+        char *path = runtime_find(P.given ? runtime : names[i]);
+        if (path != NULL)
+            P.candidates = strv_append(P.candidates, path);
+        else if (!P.given)
+            LOG_INFO("OCI runtime %s not found", names[i]);
+        free(path);
+    }
+    if (P.candidates == NULL)
+        return P.given ? err_make(err, ERR_NOT_FOUND, 0, "OCI runtime %s not found", runtime)
+                       : err_make(err, ERR_NOT_FOUND, 0,
+                                  "no working OCI runtime (tried crun and runc): none found");
+    P.data_root = xstrdup(data_root);
+    P.busybox_dir = xasprintf("%s/image/busybox-base", data_root);
+    P.sock_dir = xasprintf("%s/run", data_root);
+    if (strlen(P.sock_dir) + 32 >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        free(P.sock_dir);
+        P.sock_dir = NULL; /* a short directory under /tmp, made by the probe */
+    }
+    P.failed = failed;
+    P.failed_ctx = ctx;
+    pthread_mutex_lock(&P.probe_mu);
+    P.probing = true;
+    int rc = pthread_create(&P.probe_thread, NULL, probe_main, NULL);
+    if (rc != 0)
+        P.probing = false;
+    pthread_mutex_unlock(&P.probe_mu);
+    if (rc != 0)
+        return err_make(err, ERR_INTERNAL, rc, "cannot start the runtime probe");
     return 0;
 }
 
@@ -1475,12 +1586,20 @@ process_driver_set_status(const char *status)
 const char *
 process_driver_status(void)
 {
+    probe_wait();
     return P.status;
+}
+
+const char *
+process_driver_run_dir(void)
+{
+    return P.sock_dir;
 }
 
 const char *
 process_driver_runtime(void)
 {
+    probe_wait();
     return P.ready ? P.rt.path : NULL;
 }
 
@@ -1488,6 +1607,15 @@ void
 process_driver_fini(void)
 {
     reaper_stop();
+    pthread_mutex_lock(&P.probe_mu);
+    bool started = P.data_root != NULL;
+    pthread_mutex_unlock(&P.probe_mu);
+    if (started)
+        pthread_join(P.probe_thread, NULL);
+    strv_free(P.candidates);
+    free(P.data_root);
+    P.candidates = NULL;
+    P.data_root = NULL;
     runtime_fini(&P.rt);
     free(P.busybox_dir);
     free(P.sock_dir);

@@ -14,6 +14,7 @@ struct logbuf_reader {
     struct logbuf_reader *next;
     uint64_t next_seq;
     int efd;
+    bool signaled; /* efd is readable: appends need not write it again (under lb->lock) */
 };
 
 struct logbuf {
@@ -65,8 +66,11 @@ wake_readers(struct logbuf *lb)
 {
     uint64_t one = 1;
     for (struct logbuf_reader *r = lb->readers; r != NULL; r = r->next) {
+        if (r->signaled)
+            continue; /* one write per wait, not one per entry */
         ssize_t n = write(r->efd, &one, sizeof(one));
         (void)n;
+        r->signaled = true;
     }
 }
 
@@ -154,6 +158,7 @@ logbuf_reader_new(struct logbuf *lb, long tail)
     uint64_t one = 1;
     ssize_t n = write(r->efd, &one, sizeof(one));
     (void)n;
+    r->signaled = true;
     pthread_mutex_unlock(&lb->lock);
     return r;
 }
@@ -181,9 +186,6 @@ bool
 logbuf_reader_next(struct logbuf_reader *r, struct log_entry *out)
 {
     struct logbuf *lb = r->lb;
-    uint64_t drained;
-    ssize_t n = read(r->efd, &drained, sizeof(drained));
-    (void)n;
     bool got = false;
     pthread_mutex_lock(&lb->lock);
     if (lb->count > 0) {
@@ -198,6 +200,14 @@ logbuf_reader_next(struct logbuf_reader *r, struct log_entry *out)
             r->next_seq++;
             got = true;
         }
+    }
+    if (!got && r->signaled) {
+        /* Nothing left: the caller waits on efd next, so it must be readable again only after
+         * a new append. Drained under the lock, so no append's wake-up is lost. */
+        uint64_t drained;
+        ssize_t n = read(r->efd, &drained, sizeof(drained));
+        (void)n;
+        r->signaled = false;
     }
     pthread_mutex_unlock(&lb->lock);
     return got;

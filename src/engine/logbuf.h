@@ -40,7 +40,8 @@ struct logbuf_reader *logbuf_reader_new(struct logbuf *lb, long tail);
 void logbuf_reader_free(struct logbuf_reader *r);
 /* Copies the next entry into *out (out->data malloc'd: free it); false when none is there now. */
 bool logbuf_reader_next(struct logbuf_reader *r, struct log_entry *out);
-/* An eventfd readable when an entry was appended or the buffer closed. */
+/* An eventfd readable when an entry was appended or the buffer closed since
+ * logbuf_reader_next last returned false (it is only written then: one write per wait). */
 int logbuf_reader_fd(struct logbuf_reader *r);
 bool logbuf_reader_at_end(struct logbuf_reader *r); /* closed and everything read */
 

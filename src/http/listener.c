@@ -1,7 +1,9 @@
 #include "http/listener.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +19,7 @@ listener_parse(const char *spec, struct listener *l, struct err **err)
 {
     memset(l, 0, sizeof(*l));
     l->fd = -1;
+    l->gid = -1;
     if (strlen(spec) >= sizeof(l->spec))
         return err_make(err, ERR_INVALID, 0, "address too long: %.64s...", spec);
     snprintf(l->spec, sizeof(l->spec), "%s", spec);
@@ -114,6 +117,14 @@ open_unix(struct listener *l, struct err **err)
         unlink(l->path);
         return -1;
     }
+    if (l->gid >= 0 && lchown(l->path, (uid_t)-1, (gid_t)l->gid) < 0) {
+        int e = errno;
+        err_make(err, e == EPERM ? ERR_FORBIDDEN : ERR_INTERNAL, e,
+                 "set the group of %s to %ld: %s", l->path, l->gid, strerror(e));
+        close(fd);
+        unlink(l->path);
+        return -1;
+    }
     l->dev = st.st_dev;
     l->ino = st.st_ino;
     l->fd = fd;
@@ -151,6 +162,34 @@ open_tcp(struct listener *l, struct err **err)
     }
     l->fd = fd;
     return 0;
+}
+
+static bool
+is_loopback_addr(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >> 24) ==
+               127;
+    if (sa->sa_family != AF_INET6)
+        return false;
+    const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+}
+
+bool
+listener_is_loopback(const struct listener *l)
+{
+    if (l->kind != LISTENER_TCP || l->host[0] == '\0')
+        return false;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(l->host, NULL, &hints, &res) != 0)
+        return false;
+    bool loopback = res != NULL;
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
+        loopback = loopback && is_loopback_addr(ai->ai_addr);
+    freeaddrinfo(res);
+    return loopback;
 }
 
 int

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include "http/request.h"
 
 #include <errno.h>
@@ -57,15 +58,20 @@ http_parse_bool(const char *name, const char *v, bool def, bool *out, struct err
         *out = def;
         return 0;
     }
-    if (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0) {
-        *out = true;
-        return 0;
-    }
-    if (strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0) {
-        *out = false;
-        return 0;
-    }
-    return err_make(err, ERR_INVALID, 0, "invalid value for %s: %.64s", name, v);
+    /* dockerd's httputils.BoolValue: only these spellings are false, any other value is true. */
+    static const char *const no[] = {"0", "no", "false", "none"};
+    size_t len = strlen(v);
+    while (len > 0 && isspace((unsigned char)*v))
+        v++, len--;
+    while (len > 0 && isspace((unsigned char)v[len - 1]))
+        len--;
+    *out = true;
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        if (strlen(no[i]) == len && strncasecmp(v, no[i], len) == 0)
+            *out = false;
+    (void)name;
+    (void)err;
+    return 0;
 }
 
 int

@@ -48,9 +48,9 @@ char **http_query_all(const struct http_request *req, const char *name);
 /* A request header (case-insensitive name), or NULL. */
 const char *http_header(const struct http_request *req, const char *name);
 /*
- * A boolean query argument as Docker reads them (compat-notes 15): absent or empty -> def;
- * "1", "true", "True", "TRUE" -> true; "0", "false", "False", "FALSE" -> false; anything
- * else -> ERR_INVALID.
+ * A boolean query argument as dockerd reads them (httputils.BoolValue): absent or empty -> def;
+ * "0", "no", "false", "none" (any case, spaces trimmed) -> false; any other value -> true.
+ * Never fails (err is kept for the callers' uniform error paths).
  */
 int http_query_bool(const struct http_request *req, const char *name, bool def, bool *out,
                     struct err **err);

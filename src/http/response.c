@@ -47,6 +47,15 @@ http_response_json(unsigned status, json_t *value)
 }
 
 struct http_response *
+http_response_json_text(unsigned status, char *text, size_t len)
+{
+    struct http_response *r = response_new(HTTP_RESP_BODY, status, "application/json");
+    r->body = text;
+    r->body_len = len;
+    return r;
+}
+
+struct http_response *
 http_response_error(unsigned status, const char *message)
 {
     if (status == 304)

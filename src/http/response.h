@@ -52,6 +52,8 @@ struct http_response {
 
 /* JSON body from value (consumed; compact encoding, newline-terminated as Go's encoder). */
 struct http_response *http_response_json(unsigned status, json_t *value);
+/* A JSON body already encoded: text (malloc'd, len bytes, taken). */
+struct http_response *http_response_json_text(unsigned status, char *text, size_t len);
 /* {"message": message} with Content-Type application/json; 304 gets no body. */
 struct http_response *http_response_error(unsigned status, const char *message);
 /* A body copied from data, or no body when data is NULL. */

@@ -133,6 +133,10 @@ router_match(const struct route *routes, size_t n, const char *method, const cha
              const struct route **out, struct route_params *params)
 {
     memset(params, 0, sizeof(*params));
+    /* A NUL byte names no object (dockerd: 404 "No such ..."); without this check the routes
+     * it makes fail would leave a route of another method matching: a misleading 405. */
+    if (strstr(path, "%00") != NULL)
+        return ROUTER_NOT_FOUND;
     struct seg ps[MAX_SEGS];
     int np = split_segments(path, ps);
     if (np < 0)

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,6 +18,8 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "http/deadline.h"
+#include "http/tls.h"
 
 enum { MAX_DAEMONS = 16, STREAM_BLOCK = 64 * 1024, HIJACK_DRAIN_MS = 5000 };
 
@@ -48,6 +52,7 @@ struct request_state {
      * callback takes it (sets this to NULL) before the hijack thread, which then owns it, starts:
      * that thread may finish and free it before the request is completed. */
     struct http_hijack *pending_hijack;
+    bool upgraded; /* the connection now belongs to a hijack: no header deadline any more */
 };
 
 struct http_server {
@@ -64,6 +69,10 @@ struct http_server {
     struct http_hijack *hijacks;
     size_t n_hijacks;
     bool stopping;
+    /* TLS listeners take only CA-signed client certificates. One setting for all of them: set
+     * with the first TLS listener, before its daemon starts. */
+    bool tls_set, tls_verify;
+    struct http_deadlines *deadlines; /* NULL without a header timeout */
 };
 
 static void
@@ -94,6 +103,8 @@ http_server_new(const struct route *routes, size_t n_routes, void *app,
         abort(); /* only fails when the process is out of fds at start-up */
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->hijacks_done, NULL);
+    if (opts->header_timeout_s > 0)
+        srv->deadlines = http_deadlines_new(opts->header_timeout_s, opts->idle_timeout_s);
     return srv;
 }
 
@@ -191,6 +202,7 @@ to_mhd(struct http_server *srv, struct request_state *rs, struct http_response *
             free(h);
         } else {
             rs->pending_hijack = h;
+            rs->upgraded = true;
         }
         break;
     }
@@ -321,6 +333,94 @@ spool_append(struct http_server *srv, struct http_request *req, const char *data
     return true;
 }
 
+/* libmicrohttpd's percent-decoding of the path and the query, except that "%00" stays as it
+ * is: decoded, it would cut the C string short, and DELETE /containers/web%00x would remove
+ * "web". The router then refuses a path holding "%00" (404). */
+static int
+hex_value(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+static size_t
+unescape_keeping_nul(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    char *w = s;
+    for (const char *r = s; *r != '\0';) {
+        int hi = r[0] == '%' ? hex_value(r[1]) : -1, lo = hi >= 0 ? hex_value(r[2]) : -1;
+        if (lo >= 0 && (hi | lo) != 0) {
+            *w++ = (char)(hi << 4 | lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+/* ---- TLS client verification (--tlsverify) ---- */
+
+static void *
+tls_session_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    return ci != NULL ? ci->tls_session : NULL;
+}
+
+static struct http_deadline *
+deadline_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* A connection opens or closes: its header deadline (deadline.h) is watched in between.
+ *
+ * libmicrohttpd only *asks* for a client certificate when it has a trust list (a client may
+ * send none and go on). dockerd's --tlsverify requires one and fails the handshake otherwise:
+ * so, before the handshake (it runs in the connection's thread, after this notification),
+ * require a certificate and have GnuTLS verify it against the CA as part of the handshake. */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+              enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *srv = cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (srv->deadlines != NULL)
+            http_deadlines_unwatch(srv->deadlines, *socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    if (srv->deadlines != NULL) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci != NULL)
+            *socket_context = http_deadlines_watch(srv->deadlines, ci->connect_fd);
+    }
+    void *session = tls_session_of(conn);
+    if (session != NULL && srv->tls_verify)
+        http_tls_session_require_cert(session);
+}
+
+/* The check again, per request: a connection whose handshake was not verified gets no answer. */
+static bool
+client_is_verified(struct http_server *srv, struct MHD_Connection *conn)
+{
+    void *session = tls_session_of(conn);
+    if (session == NULL || !srv->tls_verify || http_tls_session_verified(session))
+        return true;
+    LOG_WARN("http: TLS client without a valid certificate refused");
+    return false;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -329,6 +429,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     struct http_server *srv = cls;
     struct request_state *rs = *con_cls;
     if (rs == NULL) {
+        if (!client_is_verified(srv, conn))
+            return MHD_NO; /* never reached when the handshake did its job: see on_connection */
+        struct http_deadline *dl = deadline_of(conn);
+        if (dl != NULL)
+            http_deadline_disarm(srv->deadlines, dl);
         rs = xcalloc(1, sizeof(*rs));
         rs->req.conn = conn;
         rs->req.server = srv;
@@ -390,10 +495,11 @@ static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
              enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
-    (void)toe;
+    struct http_server *srv = cls;
     struct request_state *rs = *con_cls;
+    struct http_deadline *dl = deadline_of(conn);
+    if (dl != NULL && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && (rs == NULL || !rs->upgraded))
+        http_deadline_rearm(srv->deadlines, dl);
     if (rs == NULL)
         return;
     struct http_hijack *h = rs->pending_hijack;
@@ -463,6 +569,21 @@ http_stream_await(struct http_stream *s, int fd, int timeout_ms)
 
 /* ---- hijack ---- */
 
+/* Over TLS, libmicrohttpd relays a hijacked session through a socketpair (our end is fd) and
+ * drops what it has not read from it yet when the session is closed: the client would miss
+ * the end of the output and see a reset. Wait (boundedly) until it has read everything. */
+static void
+await_relay_drained(int fd)
+{
+    shutdown(fd, SHUT_WR);
+    for (int i = 0; i < HIJACK_DRAIN_MS / 5; i++) {
+        int queued = 0;
+        if (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued == 0)
+            return;
+        poll(NULL, 0, 5);
+    }
+}
+
 static void *
 hijack_thread(void *arg)
 {
@@ -473,6 +594,8 @@ hijack_thread(void *arg)
     pthread_mutex_unlock(&srv->lock);
     if (!stopping && h->fn != NULL)
         h->fn(h, h->ctx);
+    if (h->urh != NULL && srv->tls_set)
+        await_relay_drained(h->fd);
     pthread_mutex_lock(&srv->lock);
     for (struct http_hijack **p = &srv->hijacks; *p != NULL; p = &(*p)->next) {
         if (*p == h) {
@@ -498,11 +621,13 @@ static void
 hijack_on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
                   size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
-    (void)conn;
     struct http_hijack *h = cls;
     struct request_state *rs = con_cls;
     if (rs != NULL)
         rs->pending_hijack = NULL; /* the hijack thread owns h from here on */
+    struct http_deadline *dl = deadline_of(conn);
+    if (dl != NULL)
+        http_deadline_disarm(h->srv->deadlines, dl);
     h->fd = sock;
     h->urh = urh;
     /* MHD hands over the bytes it read past the headers; they stay valid until the close. */
@@ -663,20 +788,53 @@ relay_response(struct http_server *srv, struct request_state *rs, struct http_re
 
 /* ---- daemons ---- */
 
+/* PFS suites and TLS 1.2 at least, as dockerd's server configuration (Go's defaults). */
+static const char TLS_PRIORITIES[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
+
 int
 http_server_serve(struct http_server *srv, int listen_fd, struct err **err)
 {
+    return http_server_serve_tls(srv, listen_fd, NULL, err);
+}
+
+int
+http_server_serve_tls(struct http_server *srv, int listen_fd, const struct http_tls *tls,
+                      struct err **err)
+{
     if (srv->n_daemons == MAX_DAEMONS)
         return err_make(err, ERR_INVALID, 0, "too many listeners (at most %d)", MAX_DAEMONS);
+    if (tls != NULL && srv->tls_set && srv->tls_verify != http_tls_verifies_clients(tls))
+        return err_make(err, ERR_INVALID, 0, "TLS listeners must all verify clients or none");
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
                      MHD_ALLOW_UPGRADE | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    struct MHD_OptionItem tls_opts[6] = {{MHD_OPTION_END, 0, NULL}};
+    if (tls != NULL) {
+        flags |= MHD_USE_TLS;
+        size_t n = 0;
+        tls_opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, tls->cert_pem};
+        tls_opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, tls->key_pem};
+        tls_opts[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES};
+        if (http_tls_verifies_clients(tls)) {
+            tls_opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, tls->ca_pem};
+            tls_opts[n++] =
+                (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv};
+        }
+        tls_opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+        /* Before the daemon starts: its first connection may come at once. */
+        srv->tls_set = true;
+        srv->tls_verify = http_tls_verifies_clients(tls);
+    }
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->opts.max_header, MHD_OPTION_CONNECTION_TIMEOUT,
         srv->opts.idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_keeping_nul, NULL, MHD_OPTION_ARRAY, tls_opts,
+        MHD_OPTION_END);
     if (d == NULL)
-        return err_make(err, ERR_INTERNAL, 0, "cannot start the HTTP server");
+        return err_make(err, ERR_INTERNAL, 0, "cannot start the HTTP server%s",
+                        tls != NULL ? " with TLS" : "");
     srv->daemons[srv->n_daemons++] = d;
     return 0;
 }
@@ -729,6 +887,7 @@ http_server_free(struct http_server *srv)
     if (srv == NULL)
         return;
     http_server_stop(srv);
+    http_deadlines_free(srv->deadlines);
     close(srv->stop_efd);
     pthread_cond_destroy(&srv->hijacks_done);
     pthread_mutex_destroy(&srv->lock);

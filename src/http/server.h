@@ -19,6 +19,7 @@
 #include "http/request.h"
 #include "http/response.h"
 #include "http/router.h"
+#include "http/tls.h"
 
 struct http_server_options {
     size_t max_body;           /* bytes of a buffered request body */
@@ -26,6 +27,8 @@ struct http_server_options {
     const char *spool_dir;     /* where spooled bodies are written (unlinked files) */
     size_t max_header;         /* bytes of request line plus headers (per-connection memory) */
     unsigned idle_timeout_s;   /* an idle keep-alive or stalled client is dropped after this */
+    unsigned header_timeout_s; /* a new connection's request line and headers must arrive within
+                                * this (0: no limit); later requests within idle_timeout_s */
     const char *server_header; /* "sockerless/0.1.0 (linux)" */
     struct api_version min_version, max_version;
 };
@@ -38,6 +41,12 @@ struct http_server *http_server_new(const struct route *routes, size_t n_routes,
 /* Serves connections accepted on a listening socket (borrowed: the caller closes it after
  * http_server_stop). */
 int http_server_serve(struct http_server *srv, int listen_fd, struct err **err);
+/* Like http_server_serve, over TLS with tls's material (borrowed for the server's life). When
+ * tls verifies clients (--tlsverify), a client without a certificate signed by the CA fails the
+ * handshake; should one get past it, its requests are not answered (the connection is closed).
+ * ERR_INVALID when TLS listeners would differ in verifying clients. */
+int http_server_serve_tls(struct http_server *srv, int listen_fd, const struct http_tls *tls,
+                          struct err **err);
 /* Stops accepting, ends streams and hijacked connections, closes every connection and joins
  * the server's threads. Idempotent. */
 void http_server_stop(struct http_server *srv);

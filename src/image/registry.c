@@ -27,14 +27,6 @@ enum {
     MAX_REDIRS = 10,
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void
-curl_init_once(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 void
 registry_auth_fini(struct registry_auth *a)
 {
@@ -81,7 +73,7 @@ struct registry *
 reg_session_new(const struct registry_config *cfg, const char *domain, const char *repo,
                 const struct registry_auth *auth)
 {
-    pthread_once(&curl_once, curl_init_once);
+    curl_dl_load(NULL); /* without libcurl, every exchange fails with the reason */
     struct registry *r = xcalloc(1, sizeof(*r));
     r->cfg = cfg;
     r->domain = xstrdup(domain);
@@ -497,6 +489,8 @@ reg_exchange(struct registry *r, struct reg_request *q, struct err **err)
     q->errbuf[0] = '\0';
     if (q->out != NULL)
         buf_fini(q->out);
+    if (curl_dl_load(err) < 0)
+        return -1;
     CURL *c = curl_easy_init();
     if (c == NULL)
         return err_make(err, ERR_INTERNAL, 0, "curl_easy_init failed");

@@ -5,7 +5,7 @@
 #ifndef SOCKERLESS_IMAGE_REGISTRY_INTERNAL_H
 #define SOCKERLESS_IMAGE_REGISTRY_INTERNAL_H
 
-#include <curl/curl.h>
+#include "image/curl_dl.h"
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>

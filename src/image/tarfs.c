@@ -57,6 +57,14 @@ go_mode(mode_t m)
     return g;
 }
 
+static bool cross_mounts;
+
+void
+tarfs_set_cross_mounts(bool on)
+{
+    cross_mounts = on;
+}
+
 /* Opens path inside root (O_PATH). follow: follow a symlink at the last component (inside the
  * root). Returns the fd or -1 with *err. */
 static int
@@ -70,7 +78,7 @@ open_in_root(const char *root, const char *path, bool follow, struct err **err)
         rel++;
     struct open_how how = {
         .flags = O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW),
-        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (cross_mounts ? 0 : RESOLVE_NO_XDEV),
     };
     long fd = syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof(how));
     int saved = errno;

@@ -31,6 +31,11 @@ struct tarfs_stat {
     char link_target[4096];
 };
 
+/* Lets path lookups cross mount points inside root (default: refused with EXDEV). A process
+ * that runs inside the container (sockerless-agent) sets it: /etc/hosts and volumes are bind
+ * mounts there, and RESOLVE_IN_ROOT still keeps every lookup inside the root. */
+void tarfs_set_cross_mounts(bool on);
+
 /* Stats path (as seen inside root; links are not followed at the last component, as Docker's
  * stat). ERR_NOT_FOUND when it does not exist. */
 int tarfs_stat(const char *root, const char *path, struct tarfs_stat *out, struct err **err);

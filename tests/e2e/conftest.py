@@ -13,6 +13,12 @@ which most tests rely on. The `proc_*` fixtures (`proc_host`, `proc_cli`, `proc_
 for tests of real containers; those are skipped when /info says the process driver is not in use
 (no OCI runtime on the machine, say). With SOCKERLESS_E2E_DOCKER_HOST set, both sets point at the
 external daemon.
+
+Tests marked `agent_modes` run three times: against the process-driver daemon, and against one
+started with `--agent-mode forward` and one with `--agent-mode reverse` (every container's
+command under sockerless-agent, the same tests passing through the agent path). The mode is the
+session fixture `proc_mode` ("process", "agent-forward", "agent-reverse"); against an external
+daemon only "process" runs.
 """
 
 import os
@@ -38,6 +44,25 @@ _proc_daemon = None
 
 def external_host():
     return os.environ.get(EXTERNAL_HOST_ENV) or None
+
+
+# --agent-mode arguments of the daemon of each proc_mode; heartbeats are short so that a dead
+# agent is found within seconds.
+AGENT_TIMEOUT_MS = 3000
+PROC_MODES = {
+    "process": [],
+    "agent-forward": ["--agent-mode", "forward", "--agent-timeout", str(AGENT_TIMEOUT_MS)],
+    "agent-reverse": ["--agent-mode", "reverse", "--agent-timeout", str(AGENT_TIMEOUT_MS)],
+}
+
+
+def pytest_generate_tests(metafunc):
+    if "proc_mode" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("agent_modes") is None or external_host():
+        return
+    modes = metafunc.definition.get_closest_marker("agent_modes").args or tuple(PROC_MODES)
+    metafunc.parametrize("proc_mode", list(modes), indirect=True, scope="session")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -212,10 +237,11 @@ def driver_status(raw):
     return dict(body.get("DriverStatus") or [])
 
 
-def start_process_daemon(daemon, timeout=15):
+def start_process_daemon(daemon, timeout=15, first="process"):
     """Starts `daemon` (a Daemon with driver "process") and waits until it answers; skips the
-    caller when /info says the process driver is not in use, fails (never hangs) when the daemon
-    refuses to start. Returns the daemon."""
+    caller when /info's driver chain does not start with `first` (the process driver, or the
+    agent driver in an agent mode), fails (never hangs) when the daemon refuses to start.
+    Returns the daemon."""
     daemon.start()
     try:
         daemon.wait_ready(timeout=timeout)
@@ -223,27 +249,63 @@ def start_process_daemon(daemon, timeout=15):
     except BaseException:
         daemon.kill()
         raise
-    if not chain.startswith("process"):
+    if not chain.startswith(first):
         stop_and_check(daemon, "sockerlessd --driver process")
         pytest.skip(f"the process driver is not in use: /info DriverStatus has Driver Chain "
                     f"{chain!r}")
     return daemon
 
 
+def dynamic_interpreter(path):
+    """The ELF program interpreter of the binary at path (b"" for a static binary)."""
+    import struct
+    with open(path, "rb") as f:
+        head = f.read(64)
+        if head[:4] != b"\x7fELF" or head[4] != 2:
+            return b""
+        phoff, = struct.unpack_from("<Q", head, 32)
+        phentsize, phnum = struct.unpack_from("<HH", head, 54)
+        for i in range(phnum):
+            f.seek(phoff + i * phentsize)
+            ptype, _, offset, _, _, filesz = struct.unpack("<IIQQQQ", f.read(40))
+            if ptype == 3:  # PT_INTERP
+                f.seek(offset)
+                return f.read(filesz).rstrip(b"\0")
+    return b""
+
+
 @pytest.fixture(scope="session")
-def proc_daemon(request):
-    """The sockerlessd started with `--driver process` in a work directory of its own, or None
-    when an external daemon is tested. Skips its tests when /info says the process driver is
-    not in use; fails (never hangs) when the daemon refuses to start. Stopped at the end of the
-    session, with the same clean-shutdown checks as the session daemon."""
+def proc_mode(request):
+    """How the process-driver daemon runs containers: "process" (directly), "agent-forward" or
+    "agent-reverse" (under sockerless-agent); parametrized for tests marked agent_modes."""
+    return getattr(request, "param", "process")
+
+
+@pytest.fixture(scope="session")
+def proc_daemon(request, proc_mode):
+    """The sockerlessd started with `--driver process` (and the --agent-mode of proc_mode) in a
+    work directory of its own, or None when an external daemon is tested. Skips its tests when
+    /info says the process driver is not in use; fails (never hangs) when the daemon refuses to
+    start. Stopped at the end of the session, with the same clean-shutdown checks as the session
+    daemon."""
     global _proc_daemon
     if external_host():
         yield None
         return
 
     binary = request.getfixturevalue("sockerlessd_binary")
+    # SOCKERLESS_E2E_AGENT: the agent for local use (a static one, e.g. the release build's
+    # with an asan sockerlessd); default: the one next to sockerlessd.
+    agent = os.environ.get("SOCKERLESS_E2E_AGENT") or os.path.join(os.path.dirname(binary),
+                                                                    "sockerless-agent")
+    if proc_mode != "process" and os.path.exists(agent) and dynamic_interpreter(agent):
+        pytest.skip(f"{agent} is dynamically linked (an asan build?): it cannot run inside the "
+                    "test images, which have no libc; set SOCKERLESS_E2E_AGENT to a static one")
+    extra = PROC_MODES[proc_mode] + (["--agent-binary", agent] if proc_mode != "process" else [])
     daemon = start_process_daemon(
-        Daemon(binary, tempfile.mkdtemp(prefix="sockerless-e2e-proc-"), driver="process"))
+        Daemon(binary, tempfile.mkdtemp(prefix=f"sockerless-e2e-{proc_mode}-"), driver="process",
+               extra_args=extra),
+        first="agent" if proc_mode != "process" else "process")
     _proc_daemon = daemon
     yield daemon
     _proc_daemon = None

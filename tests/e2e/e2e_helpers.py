@@ -155,7 +155,7 @@ class Daemon:
     """One sockerlessd process with its own work directory (socket, data root, log). `env`
     (a dict) replaces the environment it starts with."""
 
-    def __init__(self, binary, workdir, extra_hosts=(), driver="synthetic"):
+    def __init__(self, binary, workdir, extra_hosts=(), driver="synthetic", extra_args=()):
         self.workdir = workdir
         self.driver = driver
         self.socket_path = os.path.join(workdir, "sockerless.sock")
@@ -167,6 +167,7 @@ class Daemon:
             self.argv += ["-H", host]
         self.data_root = os.path.join(workdir, "data")
         self.argv += ["--data-root", self.data_root, "--driver", driver, "--log-level", "debug"]
+        self.argv += list(extra_args)
         self.proc = None
 
     @property

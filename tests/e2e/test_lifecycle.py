@@ -123,6 +123,20 @@ def test_process_driver_without_runtime_is_a_startup_error(make_daemon, sockerle
     assert "/nonexistent/runc" in out.stderr, out.stderr
 
 
+def test_process_driver_with_failing_runtime_exits(make_daemon, sockerlessd_binary):
+    """The trial container runs after the daemon listens; a runtime that fails it still ends a
+    --driver process daemon with status 1 and says why."""
+    workdir = make_daemon().workdir
+    out = run_sockerlessd(
+        sockerlessd_binary, "-H", f"unix://{workdir}/s.sock", "--data-root", f"{workdir}/data",
+        "--driver", "process", "--runtime", "/bin/false", timeout=30,
+    )
+    assert out.returncode == 1, out.stderr
+    assert "the process driver cannot run here: trial container with /bin/false" in out.stderr, (
+        out.stderr
+    )
+
+
 def test_runtime_in_use_is_named_in_info(make_daemon):
     daemon = make_daemon(driver="auto").start().wait_ready()
     status = driver_status(daemon)

@@ -6,7 +6,8 @@ The tests run against the second session sockerlessd started with `--driver proc
 (conftest's `proc_*` fixtures), or against the daemon named by SOCKERLESS_E2E_DOCKER_HOST (a
 real dockerd: every test here must pass there first). They are skipped when sockerlessd's /info says
 the process driver is not in use. Tests marked `sockerless_only` look at sockerlessd's own state
-(its data root, its mounts).
+(its data root, its mounts). Tests marked `agent_modes` also run with every container's command
+under sockerless-agent, in forward and in reverse mode (conftest's `proc_mode`).
 
 Optional cross-check: with SOCKERLESS_E2E_ORACLE_HOST set (a real dockerd), the image saved by
 sockerlessd is also loaded and run there.
@@ -106,15 +107,18 @@ def assert_consecutive(lines):
 # --- run: exit codes, output, input ---------------------------------------------------------------
 
 
+@pytest.mark.agent_modes
 def test_run_returns_exit_code(dk):
     result = dk.run("run", "--rm", BUSYBOX, "sh", "-c", "exit 3")
     assert result.returncode == 3, result.stderr
 
 
+@pytest.mark.agent_modes
 def test_run_prints_output(dk):
     assert dk("run", "--rm", BUSYBOX, "echo", "hi") == "hi\n"
 
 
+@pytest.mark.agent_modes
 def test_run_keeps_stdout_and_stderr_apart(dk):
     result = dk.run("run", "--rm", BUSYBOX, "sh", "-c", "echo out; echo err >&2")
     assert result.returncode == 0, result.stderr
@@ -122,16 +126,19 @@ def test_run_keeps_stdout_and_stderr_apart(dk):
     assert result.stderr == "err\n"
 
 
+@pytest.mark.agent_modes
 def test_run_interactive_reads_stdin_to_eof(dk):
     assert dk("run", "-i", "--rm", BUSYBOX, "cat", input="hi\n") == "hi\n"
 
 
+@pytest.mark.agent_modes
 def test_run_interactive_streams_large_stdin(dk):
     data = "".join(f"{i:07d}\n" for i in range(40000))  # 320 000 bytes
     out = dk("run", "-i", "--rm", BUSYBOX, "sh", "-c", "wc -c; echo done", input=data)
     assert out.split() == [str(len(data)), "done"]
 
 
+@pytest.mark.agent_modes
 def test_run_tty_under_a_pty(proc_cli):
     code, out = run_in_pty(
         [DOCKER_CLI, "run", "-t", "--rm", BUSYBOX, "sh", "-c", "tty; sleep 0.3; stty size"],
@@ -143,11 +150,13 @@ def test_run_tty_under_a_pty(proc_cli):
     assert lines[1] == "31 101", out
 
 
+@pytest.mark.agent_modes
 def test_docker_py_run_returns_output(proc_client):
     out = proc_client.containers.run(BUSYBOX, ["sh", "-c", "echo from-py"], remove=True)
     assert out == b"from-py\n"
 
 
+@pytest.mark.agent_modes
 def test_docker_py_run_nonzero_exit_raises(proc_client):
     with pytest.raises(docker.errors.ContainerError) as info:
         proc_client.containers.run(BUSYBOX, ["sh", "-c", "echo bad >&2; exit 9"], remove=True)
@@ -157,6 +166,7 @@ def test_docker_py_run_nonzero_exit_raises(proc_client):
 # --- logs ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.agent_modes
 def test_logs_follow_ends_when_the_container_stops(dk, proc_cli, start):
     name = start(COUNTER)
     follow = subprocess.Popen(
@@ -182,6 +192,7 @@ def test_logs_follow_ends_when_the_container_stops(dk, proc_cli, start):
         follow.stderr.close()
 
 
+@pytest.mark.agent_modes
 def test_logs_tail(dk, start):
     name = start(COUNTER)
     wait_log(dk, name, "line4")
@@ -192,6 +203,7 @@ def test_logs_tail(dk, start):
     assert int(lines[0][4:]) >= 3, out
 
 
+@pytest.mark.agent_modes
 def test_logs_survive_the_exit(dk, start):
     name = start("echo out1; echo err1 >&2; echo out2")
     assert wait_exited(dk, name)["ExitCode"] == 0
@@ -209,11 +221,13 @@ def sleeper(start):
     return start("exec sleep 60", prefix="sleeper")
 
 
+@pytest.mark.agent_modes
 def test_exec_exit_code(dk, sleeper):
     assert dk.run("exec", sleeper, "sh", "-c", "exit 5").returncode == 5
     assert dk("exec", sleeper, "echo", "in-exec") == "in-exec\n"
 
 
+@pytest.mark.agent_modes
 def test_exec_env_workdir_user(dk, sleeper):
     assert dk("exec", "-e", "FOO=bar baz", sleeper, "sh", "-c", 'echo "$FOO"') == "bar baz\n"
     assert dk("exec", "-w", "/tmp", sleeper, "pwd") == "/tmp\n"
@@ -221,17 +235,20 @@ def test_exec_env_workdir_user(dk, sleeper):
     assert dk("exec", "-u", "nobody", sleeper, "id", "-u") == "65534\n"
 
 
+@pytest.mark.agent_modes
 def test_exec_interactive_reads_stdin(dk, sleeper):
     assert dk("exec", "-i", sleeper, "sh", "-c", "cat; echo end", input="piped\n") == (
         "piped\nend\n"
     )
 
 
+@pytest.mark.agent_modes
 def test_exec_stdout_and_stderr_apart(dk, sleeper):
     result = dk.run("exec", sleeper, "sh", "-c", "echo out; echo err >&2; exit 2")
     assert (result.returncode, result.stdout, result.stderr) == (2, "out\n", "err\n")
 
 
+@pytest.mark.agent_modes
 def test_exec_tty_under_a_pty(proc_cli, sleeper):
     code, out = run_in_pty(
         [DOCKER_CLI, "exec", "-it", sleeper, "sh", "-c", "tty; sleep 0.3; stty size"],
@@ -243,6 +260,7 @@ def test_exec_tty_under_a_pty(proc_cli, sleeper):
     assert lines[1] == "33 97", out
 
 
+@pytest.mark.agent_modes
 def test_exec_tty_follows_a_resize(proc_cli, sleeper):
     resized = []
 
@@ -260,6 +278,7 @@ def test_exec_tty_follows_a_resize(proc_cli, sleeper):
     assert out.splitlines() == ["30 100", "ready", "45 132"], out
 
 
+@pytest.mark.agent_modes
 def test_exec_in_stopped_container_is_refused(dk, start):
     name = start("exit 0")
     wait_exited(dk, name)
@@ -268,6 +287,7 @@ def test_exec_in_stopped_container_is_refused(dk, start):
     assert "is not running" in result.stderr, result.stderr
 
 
+@pytest.mark.agent_modes
 def test_docker_py_exec_run(proc_client, sleeper):
     container = proc_client.containers.get(sleeper)
     code, out = container.exec_run(["sh", "-c", 'echo "$X"; exit 4'], environment={"X": "y"})
@@ -277,6 +297,7 @@ def test_docker_py_exec_run(proc_client, sleeper):
 # --- docker cp ----------------------------------------------------------------------------------
 
 
+@pytest.mark.agent_modes
 def test_cp_file_in_and_out(dk, sleeper, tmp_path):
     (tmp_path / "in.txt").write_text("file-in\n")
     dk("cp", str(tmp_path / "in.txt"), f"{sleeper}:/tmp/in.txt")
@@ -287,6 +308,7 @@ def test_cp_file_in_and_out(dk, sleeper, tmp_path):
     assert (tmp_path / "out.txt").read_text() == "file-out\n"
 
 
+@pytest.mark.agent_modes
 def test_cp_directory_in_and_out(dk, sleeper, tmp_path):
     src = tmp_path / "d"
     (src / "sub").mkdir(parents=True)
@@ -302,6 +324,7 @@ def test_cp_directory_in_and_out(dk, sleeper, tmp_path):
     assert os.readlink(tmp_path / "o" / "sub" / "link") == "g"
 
 
+@pytest.mark.agent_modes
 def test_cp_through_symlinks_stays_inside_the_container(dk, proc_cli, sleeper, tmp_path):
     """Symlinks in the container that point above `/` or at absolute host paths resolve inside
     the container's root: copying out gives the container's file, copying in writes the
@@ -344,6 +367,7 @@ def test_cp_through_symlinks_stays_inside_the_container(dk, proc_cli, sleeper, t
     )
 
 
+@pytest.mark.agent_modes
 def test_cp_archive_with_escaping_entries_stays_inside(dk, proc_cli, sleeper, tmp_path):
     """An uploaded tar whose entries climb out (`../..`) or go through a symlink it just created
     to a host path lands inside the container (dockerd) or is refused, never on the host."""
@@ -369,6 +393,7 @@ def test_cp_archive_with_escaping_entries_stays_inside(dk, proc_cli, sleeper, tm
         assert sorted(listed) == ["dotdot", "evil"], listed
 
 
+@pytest.mark.agent_modes
 def test_cp_into_a_created_container_then_start(dk, proc_names, tmp_path):
     name = proc_names("cp-created")
     dk("create", "--name", name, BUSYBOX, "cat", "/tmp/in.txt")
@@ -377,6 +402,7 @@ def test_cp_into_a_created_container_then_start(dk, proc_names, tmp_path):
     assert dk("start", "-a", name) == "copied before start\n"
 
 
+@pytest.mark.agent_modes
 def test_cp_into_an_exited_container_then_restart(dk, start, tmp_path):
     name = start("cat /tmp/late.txt 2>/dev/null || echo missing")
     wait_exited(dk, name)
@@ -385,6 +411,7 @@ def test_cp_into_an_exited_container_then_restart(dk, start, tmp_path):
     assert dk("start", "-a", name) == "late\n"
 
 
+@pytest.mark.agent_modes
 def test_docker_py_archive_round_trip(proc_client, sleeper):
     container = proc_client.containers.get(sleeper)
     buf = io.BytesIO()
@@ -403,6 +430,7 @@ def test_docker_py_archive_round_trip(proc_client, sleeper):
 # --- signals: stop, kill ------------------------------------------------------------------------
 
 
+@pytest.mark.agent_modes
 def test_stop_delivers_sigterm_to_a_trap(dk, start):
     name = start("trap 'echo got; exit 7' TERM; echo ready; while :; do sleep 0.1; done")
     wait_log(dk, name, "ready")
@@ -414,6 +442,7 @@ def test_stop_delivers_sigterm_to_a_trap(dk, start):
     assert logs(dk, name)[0].splitlines()[-1] == "got"
 
 
+@pytest.mark.agent_modes
 def test_stop_kills_after_the_timeout_when_sigterm_is_ignored(dk, start):
     name = start("trap '' TERM; echo ready; while :; do sleep 0.1; done")
     wait_log(dk, name, "ready")
@@ -425,6 +454,7 @@ def test_stop_kills_after_the_timeout_when_sigterm_is_ignored(dk, start):
     assert (s["Status"], s["ExitCode"]) == ("exited", 137)
 
 
+@pytest.mark.agent_modes
 def test_kill_with_a_signal_and_sigkill(dk, start):
     name = start("trap 'echo usr1' USR1; echo ready; while :; do sleep 0.1; done")
     wait_log(dk, name, "ready")
@@ -436,6 +466,7 @@ def test_kill_with_a_signal_and_sigkill(dk, start):
     assert s["ExitCode"] == 137
 
 
+@pytest.mark.agent_modes
 def test_pause_freezes_the_processes(dk, start):
     name = start("i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done")
     wait_log(dk, name, "3")
@@ -657,6 +688,7 @@ def test_read_only_rootfs(dk):
     assert out == "ok\n"
 
 
+@pytest.mark.agent_modes
 def test_user_workdir_env_hostname(dk):
     assert dk("run", "--rm", "-u", "1000:1000", BUSYBOX, "sh", "-c", "id -u; id -g") == (
         "1000\n1000\n"
@@ -680,6 +712,7 @@ def test_pid_1_is_the_command(dk):
 # --- --rm, restart, health, wait ----------------------------------------------------------------
 
 
+@pytest.mark.agent_modes
 def test_run_rm_leaves_no_container(dk, proc_names):
     name = proc_names("rm")
     assert dk("run", "--rm", "--name", name, BUSYBOX, "echo", "gone") == "gone\n"
@@ -741,6 +774,7 @@ def test_health_check_runs_a_real_command(dk, start):
     assert health["FailingStreak"] == 0
 
 
+@pytest.mark.agent_modes
 def test_wait_returns_the_exit_code(dk, proc_client, start):
     name = start("sleep 0.5; exit 42")
     assert dk("wait", name, timeout=15) == "42\n"

@@ -158,6 +158,81 @@ test_registry_options(void **state)
     expect_usage_error(ARGS("--registry-certs-dir=", NULL), "must not be empty");
 }
 
+static void
+test_access_options(void **state)
+{
+    (void)state;
+    setenv("DOCKER_CERT_PATH", "/certs", 1);
+    struct options o;
+    assert_int_equal(parse_list(ARGS(NULL), true, &o, NULL), 0);
+    assert_string_equal(o.group, "docker");
+    assert_false(o.group_given);
+    assert_int_equal(o.header_timeout_s, 60);
+    assert_false(o.tls || o.tls_verify || o.tls_explicit_off);
+    assert_string_equal(o.tls_cacert, "/certs/ca.pem");
+    assert_string_equal(o.tls_key, "/certs/key.pem");
+    options_fini(&o);
+
+    assert_int_equal(
+        parse_list(ARGS("-G", "staff", "--tlsverify", "--tlscert", "/c.pem", NULL), true, &o, NULL),
+        0);
+    assert_string_equal(o.group, "staff");
+    assert_true(o.group_given);
+    assert_true(o.tls && o.tls_verify); /* --tlsverify implies --tls */
+    assert_false(o.tls_explicit_off);
+    assert_string_equal(o.tls_cert, "/c.pem");
+    options_fini(&o);
+
+    assert_int_equal(parse_list(ARGS("--tls=false", NULL), true, &o, NULL), 0);
+    assert_false(o.tls);
+    assert_true(o.tls_explicit_off);
+    options_fini(&o);
+
+    struct err *err = NULL;
+    assert_int_equal(parse_list(ARGS("--tlsverify=maybe", NULL), true, &o, &err), -1);
+    assert_non_null(strstr(err->msg, "--tlsverify"));
+    err_clear(&err);
+    assert_int_equal(parse_list(ARGS("--header-timeout", "0", NULL), true, &o, &err), -1);
+    err_clear(&err);
+    assert_int_equal(parse_list(ARGS("--header-timeout", "7", NULL), true, &o, &err), 0);
+    assert_int_equal(o.header_timeout_s, 7);
+    options_fini(&o);
+    assert_int_equal(parse_list(ARGS("--tlskey=", NULL), true, &o, &err), -1);
+    assert_non_null(strstr(err->msg, "--tlskey"));
+    err_clear(&err);
+    unsetenv("DOCKER_CERT_PATH");
+}
+
+static void
+test_agent_options(void **state)
+{
+    (void)state;
+    struct options o;
+    assert_int_equal(parse_list(ARGS(NULL), true, &o, NULL), 0);
+    assert_int_equal(o.agent_mode, OPTIONS_AGENT_OFF);
+    assert_null(o.agent_listen);
+    assert_null(o.agent_binary);
+    assert_int_equal(o.agent_timeout_ms, 15000);
+    options_fini(&o);
+    assert_int_equal(parse_list(ARGS("--agent-mode", "reverse", "--agent-listen=tcp:127.0.0.1:0",
+                                     "--agent-binary", "/x/agent", "--agent-timeout", "2000", NULL),
+                                true, &o, NULL),
+                     0);
+    assert_int_equal(o.agent_mode, OPTIONS_AGENT_REVERSE);
+    assert_string_equal(o.agent_listen, "tcp:127.0.0.1:0");
+    assert_string_equal(o.agent_binary, "/x/agent");
+    assert_int_equal(o.agent_timeout_ms, 2000);
+    options_fini(&o);
+    assert_int_equal(parse_list(ARGS("--agent-mode=forward", NULL), true, &o, NULL), 0);
+    assert_int_equal(o.agent_mode, OPTIONS_AGENT_FORWARD);
+    options_fini(&o);
+    expect_usage_error(ARGS("--agent-mode", "sideways", NULL), "unknown --agent-mode");
+    expect_usage_error(ARGS("--agent-listen", "http://x", NULL), "invalid --agent-listen");
+    expect_usage_error(ARGS("--agent-binary=", NULL), "must not be empty");
+    expect_usage_error(ARGS("--agent-timeout", "5s", NULL), "invalid --agent-timeout");
+    expect_usage_error(ARGS("--agent-timeout", "10", NULL), "invalid --agent-timeout");
+}
+
 int
 main(void)
 {
@@ -169,6 +244,8 @@ main(void)
         cmocka_unit_test(test_version_and_help),
         cmocka_unit_test(test_driver),
         cmocka_unit_test(test_registry_options),
+        cmocka_unit_test(test_access_options),
+        cmocka_unit_test(test_agent_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
