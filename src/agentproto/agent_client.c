@@ -272,7 +272,7 @@ read_frames(struct agent_client *c)
             return;
         }
         struct ap_frame f;
-        int r;
+        int r = 0;
         while (!c->dead && (r = wire_next(&c->w, &f, &e)) == 1) {
             c->last_rx = wire_now_ms();
             if (handle_frame(c, &f, &e) < 0) {
