@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target for a while: scripts/fuzz.sh TARGET [SECONDS] [extra libFuzzer args]
 # Builds build/fuzz (clang, ASan+UBSan, -DSOCKERLESS_FUZZ=ON) if needed, fuzzes into a work
-# corpus build/fuzz/work/TARGET seeded from tests/fuzz/corpus/TARGET (the committed corpus is not
+# corpus build/fuzz/runs/TARGET seeded from tests/fuzz/corpus/TARGET (the committed corpus is not
 # written), with tests/fuzz/TARGET.dict when there is one. Crashes land in build/fuzz/crashes/.
 # Afterwards, merge what is worth keeping: see docs/internals/fuzzing.md.
 set -euo pipefail
@@ -15,7 +15,7 @@ if [ ! -f build/fuzz/CMakeCache.txt ]; then
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" >/dev/null
 fi
 cmake --build build/fuzz -j2 --target "fuzz_$name" >/dev/null
-work="build/fuzz/work/$name"
+work="build/fuzz/runs/$name"
 mkdir -p "$work" build/fuzz/crashes
 dict=()
 [ -f "tests/fuzz/$name.dict" ] && dict=("-dict=tests/fuzz/$name.dict")
