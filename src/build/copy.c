@@ -1,4 +1,5 @@
-/* COPY and ADD: sources resolved in their root, one tar, extracted into the container's root. */
+/* COPY and ADD: sources resolved in their root, written to a tar that is extracted into the
+ * container's root after a tar of the missing parent directories. */
 #include "build/copy.h"
 
 #include <archive.h>
@@ -93,20 +94,29 @@ walk_match(int fd, const char *prefix, const char *pattern, char ***out, int dep
 
 /* ---- the tar ---- */
 
+/* Two tars: the sources (a), whose digest is the step's cache key, and the missing parent
+ * directories (parents), which are stamped with the time of the step and so stay out of it. */
 struct tar {
     struct archive *a;
+    struct archive *parents;
     const struct copy_req *r;
     struct err **err;
     int rc;
 };
 
 static int
-tar_fail(struct tar *t, const char *what)
+archive_fail(struct tar *t, struct archive *a, const char *what)
 {
     if (t->rc == 0)
         t->rc = err_make(t->err, ERR_INTERNAL, 0, "%s failed: %s: %s", t->r->what, what,
-                         archive_error_string(t->a) ? archive_error_string(t->a) : "write error");
+                         archive_error_string(a) ? archive_error_string(a) : "write error");
     return -1;
+}
+
+static int
+tar_fail(struct tar *t, const char *what)
+{
+    return archive_fail(t, t->a, what);
 }
 
 /* One entry named name (relative to the container's root) from st. */
@@ -131,7 +141,8 @@ add_dir_entry(struct tar *t, const char *name, mode_t mode)
     struct stat st = {.st_mode = S_IFDIR | mode};
     st.st_mtime = time(NULL);
     struct archive_entry *e = entry_for(t, name, &st);
-    int rc = archive_write_header(t->a, e) == ARCHIVE_OK ? 0 : tar_fail(t, name);
+    int rc =
+        archive_write_header(t->parents, e) == ARCHIVE_OK ? 0 : archive_fail(t, t->parents, name);
     archive_entry_free(e);
     return rc;
 }
@@ -361,6 +372,50 @@ base_of(const char *rel)
     return slash ? slash + 1 : rel;
 }
 
+/* A tar written to an unlinked temporary file under the build's directory; its fd, or -1 with
+ * t->rc set. */
+static int
+spool_open(struct tar *t, struct archive **a)
+{
+    *a = archive_write_new();
+    archive_write_set_format_pax_restricted(*a);
+    int fd = open(t->r->tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        t->rc = err_errno(t->err, "%s failed: temporary file in %s", t->r->what, t->r->tmp);
+        return -1;
+    }
+    if (archive_write_open_fd(*a, fd) != ARCHIVE_OK)
+        archive_fail(t, *a, "temporary tar");
+    return fd;
+}
+
+/* Closes the tar spooled to fd and, unless t failed, extracts it into the container's root;
+ * digest (if not NULL) gets its SHA-256. Frees the archive and closes fd either way. */
+static void
+spool_extract(struct tar *t, struct archive *a, int fd, char digest[DIGEST_LEN + 1])
+{
+    if (a != NULL && archive_write_close(a) != ARCHIVE_OK)
+        archive_fail(t, a, "temporary tar");
+    archive_write_free(a);
+    struct stat st;
+    void *map = MAP_FAILED;
+    if (t->rc == 0 && fstat(fd, &st) == 0 && st.st_size > 0)
+        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (t->rc == 0 && map == MAP_FAILED)
+        t->rc = err_errno(t->err, "%s failed: read the temporary tar", t->r->what);
+    if (t->rc == 0) {
+        if (digest != NULL)
+            digest_sha256(map, (size_t)st.st_size, digest);
+        t->rc = tarfs_extract(t->r->dest_root, "/", map, (size_t)st.st_size, false, NULL, t->err);
+        if (t->rc < 0)
+            err_wrap(t->err, "%s failed", t->r->what);
+    }
+    if (map != MAP_FAILED)
+        munmap(map, (size_t)st.st_size);
+    if (fd >= 0)
+        close(fd);
+}
+
 int
 build_copy(const struct copy_req *r, char **created_by, struct err **err)
 {
@@ -386,15 +441,9 @@ build_copy(const struct copy_req *r, char **created_by, struct err **err)
     if (!dest_dir && *dest_rel && dest_is_existing_dir(r, dest_rel))
         dest_dir = true;
 
-    int tfd = open(r->tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (tfd < 0) {
-        strv_free(srcs);
-        return err_errno(err, "%s failed: temporary file in %s", r->what, r->tmp);
-    }
-    struct tar t = {.a = archive_write_new(), .r = r, .err = err};
-    archive_write_set_format_pax_restricted(t.a);
-    if (archive_write_open_fd(t.a, tfd) != ARCHIVE_OK)
-        tar_fail(&t, "temporary tar");
+    struct tar t = {.r = r, .err = err};
+    int tfd = spool_open(&t, &t.a);
+    int pfd = tfd >= 0 ? spool_open(&t, &t.parents) : -1;
     const char *kind = "file";
     for (size_t i = 0; t.rc == 0 && i < n; i++) {
         int fd = open_in(r->src_root, srcs[i]);
@@ -438,27 +487,12 @@ build_copy(const struct copy_req *r, char **created_by, struct err **err)
         }
         close(fd);
     }
-    if (archive_write_close(t.a) != ARCHIVE_OK && t.rc == 0)
-        tar_fail(&t, "temporary tar");
-    archive_write_free(t.a);
     strv_free(srcs);
-    struct stat st;
-    void *map = MAP_FAILED;
-    if (t.rc == 0 && fstat(tfd, &st) == 0 && st.st_size > 0)
-        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, tfd, 0);
-    if (t.rc == 0 && map == MAP_FAILED)
-        t.rc = err_errno(err, "%s failed: read the temporary tar", r->what);
-    if (t.rc == 0) {
-        char digest[DIGEST_LEN + 1];
-        digest_sha256(map, (size_t)st.st_size, digest);
-        t.rc = tarfs_extract(r->dest_root, "/", map, (size_t)st.st_size, false, NULL, err);
-        if (t.rc == 0)
-            *created_by = xasprintf("%s:%s", kind, digest + 7);
-        else
-            err_wrap(err, "%s failed", r->what);
-    }
-    if (map != MAP_FAILED)
-        munmap(map, (size_t)st.st_size);
-    close(tfd);
+    char digest[DIGEST_LEN + 1];
+    /* The parents first: the sources' entries then land in directories that exist. */
+    spool_extract(&t, t.parents, pfd, NULL);
+    spool_extract(&t, t.a, tfd, digest);
+    if (t.rc == 0)
+        *created_by = xasprintf("%s:%s", kind, digest + 7);
     return t.rc;
 }
