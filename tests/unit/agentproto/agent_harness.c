@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -46,6 +47,9 @@ harness_spawn(struct harness *h, const char *const *extra, const char *const *cm
     argv[n] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
+        /* The agent never outlives the test: one left behind would hold ctest's output pipe
+         * open, and ctest would wait for it until its timeout. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         execv(bin, (char *const *)argv);
         _exit(127);
     }
