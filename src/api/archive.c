@@ -156,9 +156,9 @@ static int
 copy_owner(struct api *api, struct container *c, struct tarfs_owner *out, bool *has,
            struct err **err)
 {
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     cleanup_free char *user = xstrdup(c->spec.user ? c->spec.user : "");
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     *has = *user != '\0';
     if (!*has)
         return 0;

@@ -27,6 +27,9 @@ container_doc_free(void *p)
     json_decref(d->host_config);
     json_decref(d->config);
     free(d->list_fixed);
+    free(d->inspect);
+    free(d->list_head);
+    free(d->list_tail);
     free(d);
 }
 
@@ -1409,7 +1412,7 @@ resolve_references(struct engine *eng, struct container_create *req, struct err 
         strv_free(volumes_from);
         return -1;
     }
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     int rc = resolve_mode(eng, &req->spec.pid_mode, doc->host_config, "PidMode", err);
     if (rc == 0)
         rc = resolve_mode(eng, &req->spec.ipc_mode, doc->host_config, "IpcMode", err);
@@ -1417,7 +1420,7 @@ resolve_references(struct engine *eng, struct container_create *req, struct err 
         rc = resolve_volumes_from(eng, req, volumes_from[i], err);
     if (rc == 0)
         rc = check_links(eng, req, links, err);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     strv_free(volumes_from);
     strv_free(links);
     return rc;

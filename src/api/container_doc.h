@@ -8,6 +8,7 @@
 #define SOCKERLESS_API_CONTAINER_DOC_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "base/err.h"
 #include "engine/engine.h"
@@ -22,6 +23,13 @@ struct container_doc {
      * Mounts, ...) encoded once, without braces, by the first list that shows the container;
      * under the engine lock. NULL until then. */
     char *list_fixed;
+    /* Encoded answers kept while the engine's gen (engine/engine.h) stays gen: nothing under
+     * the engine lock changed since they were made. Under the engine lock. */
+    uint64_t gen;
+    char *inspect; /* the inspect answer, its newline included; NULL: none kept */
+    size_t inspect_len;
+    char *list_head; /* the list entry up to the Status text: `{..., "Status":"`; or NULL */
+    char *list_tail; /* and after it: `", "NetworkSettings":{...}}` */
 };
 
 void container_doc_free(void *doc);

@@ -58,9 +58,9 @@ wait_produce(struct http_stream *s, void *ctx, char *buf, size_t max)
         return HTTP_STREAM_END;
     for (;;) {
         int code;
-        pthread_mutex_lock(&w->eng->lock);
+        engine_lock(w->eng);
         bool met = wait_met(w, &code);
-        pthread_mutex_unlock(&w->eng->lock);
+        engine_unlock(w->eng);
         if (met) {
             w->done = true;
             int n = snprintf(buf, max, "{\"Error\":null,\"StatusCode\":%d}\n", code);
@@ -108,9 +108,9 @@ api_container_wait(struct http_request *req, void *app)
     w->c = c;
     w->cond = wc;
     w->watch_fd = fd;
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     w->exits_at_start = c->state.exits;
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     return http_response_stream(200, "application/json", wait_produce, w, wait_stream_free);
 }
 
@@ -424,9 +424,9 @@ api_container_attach(struct http_request *req, void *app)
          * will write (compat-notes 11), so a `docker run` or `docker start -a` (of a new or an
          * exited container) never misses its first output. */
         a->live = logbuf_reader_new(c->logs, 0);
-        pthread_mutex_lock(&api->eng->lock);
+        engine_lock(api->eng);
         bool stopped = c->state.status == CONTAINER_CREATED || c->state.status == CONTAINER_EXITED;
-        pthread_mutex_unlock(&api->eng->lock);
+        engine_unlock(api->eng);
         if (stopped)
             logbuf_reopen(c->logs);
     }

@@ -202,28 +202,66 @@ encode_inspect(struct api *api, const struct container *c)
     return o;
 }
 
+/* Drops what doc kept for another generation of the engine's state. Lock held. */
+static void
+doc_revalidate(struct container_doc *doc, uint64_t gen)
+{
+    if (doc->gen == gen)
+        return;
+    free(doc->inspect);
+    free(doc->list_head);
+    free(doc->list_tail);
+    doc->inspect = doc->list_head = doc->list_tail = NULL;
+    doc->gen = gen;
+}
+
+/* c's inspect answer, its newline included (new string, *len its length): the one kept with
+ * the container while nothing changed, or encoded now and kept. NULL: it cannot be encoded.
+ * Lock held. */
+static char *
+inspect_text(struct api *api, const struct container *c, size_t *len)
+{
+    struct container_doc *doc = c->api_doc;
+    if (doc != NULL) {
+        doc_revalidate(doc, api->eng->gen);
+        if (doc->inspect != NULL) {
+            *len = doc->inspect_len;
+            return xstrndup(doc->inspect, doc->inspect_len);
+        }
+    }
+    json_t *o = encode_inspect(api, c);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (text == NULL)
+        return NULL;
+    *len = strlen(text);
+    text = xrealloc(text, *len + 2);
+    memcpy(text + *len, "\n", 2);
+    *len += 1;
+    if (doc != NULL) {
+        doc->inspect = xstrndup(text, *len);
+        doc->inspect_len = *len;
+    }
+    return text;
+}
+
 struct http_response *
 api_container_inspect(struct http_request *req, void *app)
 {
     struct api *api = app;
     struct err *err = NULL;
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock_read(api->eng);
     struct container *c = store_find_container(&api->eng->store, http_param(req, "id"), &err);
     char *text = NULL;
-    if (c != NULL) {
-        json_t *o = encode_inspect(api, c);
-        text = json_dumps(o, JSON_COMPACT);
-        json_decref(o);
-    }
-    pthread_mutex_unlock(&api->eng->lock);
+    size_t len = 0;
+    if (c != NULL)
+        text = inspect_text(api, c, &len);
+    engine_unlock(api->eng);
     if (c == NULL)
         return api_error_response(&err);
     if (text == NULL)
         return http_response_error(500, "failed to encode response");
-    size_t len = strlen(text);
-    text = xrealloc(text, len + 2);
-    memcpy(text + len, "\n", 2);
-    return http_response_json_text(200, text, len + 1);
+    return http_response_json_text(200, text, len);
 }
 
 static const char *const list_filter_keys[] = {"ancestor", "before", "exited", "id",     "label",
@@ -312,13 +350,28 @@ list_fixed_members(const struct container *c)
     return o;
 }
 
-/* Appends c's list entry to b: the fixed members from the container's cache (made here the
- * first time), the changing ones (name, state, networks) encoded now. Lock held. */
+/* Appends c's list entry to b. The entry without its Status (a time that moves on) is kept
+ * with the container while nothing changed; otherwise made of the fixed members (kept with
+ * the container from the first list on) and the changing ones (name, state, networks).
+ * Lock held. */
 static void
-append_list_item(struct buf *b, const struct container *c)
+append_list_item(struct api *api, struct buf *b, const struct container *c)
 {
     struct container_doc *doc = c->api_doc;
-    buf_append(b, "{", 1, NULL);
+    char status[96];
+    status_text(c, status, sizeof(status)); /* plain text: no character JSON escapes */
+    if (doc != NULL) {
+        doc_revalidate(doc, api->eng->gen);
+        if (doc->list_head != NULL) {
+            buf_append(b, doc->list_head, strlen(doc->list_head), NULL);
+            buf_append(b, status, strlen(status), NULL);
+            buf_append(b, doc->list_tail, strlen(doc->list_tail), NULL);
+            return;
+        }
+    }
+    struct buf head;
+    buf_init(&head, SIZE_MAX);
+    buf_append(&head, "{", 1, NULL);
     if (doc != NULL && doc->list_fixed == NULL) {
         json_t *fixed = list_fixed_members(c);
         struct buf fb;
@@ -327,25 +380,40 @@ append_list_item(struct buf *b, const struct container *c)
         json_decref(fixed);
         doc->list_fixed = buf_take(&fb, NULL);
     }
-    size_t before = b->len;
     if (doc != NULL) {
-        buf_append(b, doc->list_fixed, strlen(doc->list_fixed), NULL);
+        buf_append(&head, doc->list_fixed, strlen(doc->list_fixed), NULL);
     } else {
         json_t *fixed = list_fixed_members(c);
-        append_members(b, fixed);
+        append_members(&head, fixed);
         json_decref(fixed);
     }
-    bool comma = b->len > before;
-    char status[96];
-    status_text(c, status, sizeof(status));
-    json_t *o = json_pack("{s:[s], s:[], s:s, s:s, s:o}", "Names", c->name, "Ports", "State",
-                          container_status_name(c->state.status), "Status", status,
-                          "NetworkSettings", api_network_list_entry(c));
-    if (comma)
-        buf_append(b, ",", 1, NULL);
-    append_members(b, o);
+    if (head.len > 1)
+        buf_append(&head, ",", 1, NULL);
+    json_t *o = json_pack("{s:[s], s:[], s:s}", "Names", c->name, "Ports", "State",
+                          container_status_name(c->state.status));
+    append_members(&head, o);
     json_decref(o);
-    buf_append(b, "}", 1, NULL);
+    static const char status_key[] = ",\"Status\":\"";
+    buf_append(&head, status_key, sizeof(status_key) - 1, NULL);
+    struct buf tail;
+    buf_init(&tail, SIZE_MAX);
+    buf_append(&tail, "\",", 2, NULL);
+    o = json_pack("{s:o}", "NetworkSettings", api_network_list_entry(c));
+    append_members(&tail, o);
+    json_decref(o);
+    buf_append(&tail, "}", 1, NULL);
+    size_t head_len = head.len, tail_len = tail.len;
+    char *h = buf_take(&head, NULL), *t = buf_take(&tail, NULL);
+    buf_append(b, h, head_len, NULL);
+    buf_append(b, status, strlen(status), NULL);
+    buf_append(b, t, tail_len, NULL);
+    if (doc != NULL) {
+        doc->list_head = h;
+        doc->list_tail = t;
+    } else {
+        free(h);
+        free(t);
+    }
 }
 
 struct http_response *
@@ -380,7 +448,7 @@ api_container_list(struct http_request *req, void *app)
     buf_init(&out, SIZE_MAX);
     buf_append(&out, "[", 1, NULL);
     size_t n_out = 0;
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock_read(api->eng);
     int64_t before_ns = INT64_MAX, since_ns = -1;
     const char *refs[2] = {"before", "since"};
     for (int i = 0; i < 2; i++) {
@@ -411,9 +479,9 @@ api_container_list(struct http_request *req, void *app)
             continue;
         if (n_out++ > 0)
             buf_append(&out, ",", 1, NULL);
-        append_list_item(&out, c);
+        append_list_item(api, &out, c);
     }
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     free(list);
     filters_free(f);
     if (err != NULL) {

@@ -192,10 +192,10 @@ api_exec_start(struct http_request *req, void *app)
     if (e == NULL)
         return api_error_response(&err);
     if (height > 0 && width > 0) { /* before the claim: the process starts with its size */
-        pthread_mutex_lock(&api->eng->lock);
+        engine_lock(api->eng);
         e->console_height = height;
         e->console_width = width;
-        pthread_mutex_unlock(&api->eng->lock);
+        engine_unlock(api->eng);
     }
     if (engine_exec_claim(api->eng, e, &err) < 0) {
         if (detach) {
@@ -244,7 +244,7 @@ api_exec_inspect(struct http_request *req, void *app)
     struct exec *e = engine_exec_get(api->eng, http_param(req, "id"), &err);
     if (e == NULL)
         return api_error_response(&err);
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     json_t *args = jsonx_from_strv_empty(e->cmd + 1);
     json_t *o =
         json_pack("{s:b, s:s, s:s, s:o, s:s, s:b, s:b, s:b, s:{s:o, s:s, s:b, s:b}, s:b, s:i}",
@@ -256,7 +256,7 @@ api_exec_inspect(struct http_request *req, void *app)
     /* Go omits an empty user (omitempty). */
     if (e->user != NULL && *e->user != '\0')
         json_object_set_new(json_object_get(o, "ProcessConfig"), "user", json_string(e->user));
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     exec_unref(e);
     return http_response_json(200, o);
 }

@@ -38,10 +38,10 @@ api_container_top(struct http_request *req, void *app)
     struct container *c = engine_container_get(api->eng, http_param(req, "id"), &err);
     if (c == NULL)
         return api_error_response(&err);
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     bool running = container_is_running(c) && !c->removed;
     bool restarting = c->state.status == CONTAINER_RESTARTING;
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     struct proc_top t = {0};
     int rc = -1;
     if (!running)
@@ -225,10 +225,10 @@ static bool
 stats_sample(struct stats_stream *s, struct proc_stats *cur, int64_t *read_ns, bool *removed)
 {
     struct engine *eng = s->api->eng;
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     bool running = container_is_running(s->c) && !s->c->removed;
     *removed = s->c->removed;
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     memset(cur, 0, sizeof(*cur));
     *read_ns = 0;
     if (*removed || s->c->driver->stats == NULL)
@@ -355,7 +355,7 @@ api_container_prune(struct http_request *req, void *app)
         return api_error_response(&err);
     }
     char **ids = xcalloc(1, sizeof(char *));
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     size_t n;
     struct container **list = store_list_containers(&api->eng->store, &n);
     for (size_t i = 0; i < n; i++) {
@@ -364,7 +364,7 @@ api_container_prune(struct http_request *req, void *app)
             api_prune_labels_match(f, &c->spec.labels))
             ids = strv_append(ids, c->id);
     }
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     free(list);
     filters_free(f);
     json_t *deleted = json_array();
@@ -399,7 +399,7 @@ api_image_prune(struct http_request *req, void *app)
                (strcmp(d->values[0], "false") == 0 || strcmp(d->values[0], "0") == 0);
     char **ids = xcalloc(1, sizeof(char *));
     json_int_t reclaimed = 0;
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     size_t n;
     struct image **list = store_list_images(&api->eng->store, &n);
     for (size_t i = 0; i < n; i++) {
@@ -410,7 +410,7 @@ api_image_prune(struct http_request *req, void *app)
             reclaimed += img->size;
         }
     }
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     free(list);
     filters_free(f);
     json_t *deleted = json_array();
@@ -468,7 +468,7 @@ api_system_df(struct http_request *req, void *app)
     struct api *api = app;
     json_t *images = json_array(), *containers = json_array(), *volumes = json_array();
     json_int_t layers = 0;
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     size_t n;
     struct image **il = store_list_images(&api->eng->store, &n);
     for (size_t i = 0; i < n; i++) {
@@ -507,7 +507,7 @@ api_system_df(struct http_request *req, void *app)
                                         (int)strv_len(users), "Size", -1));
         strv_free(users);
     }
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     return http_response_json(200, json_pack("{s:I, s:o, s:o, s:o, s:[]}", "LayersSize", layers,
                                              "Images", images, "Containers", containers, "Volumes",
                                              volumes, "BuildCache"));
@@ -590,7 +590,7 @@ api_container_update(struct http_request *req, void *app)
     if (rc == 0) {
         /* Resource limits are recorded and shown by inspect; the synthetic driver has no
          * process to limit (a real driver applies them to the container's cgroup). */
-        pthread_mutex_lock(&api->eng->lock);
+        engine_lock(api->eng);
         struct container *c = store_find_container(&api->eng->store, id, NULL);
         struct container_doc *doc = c ? c->api_doc : NULL;
         const char *k;
@@ -601,7 +601,7 @@ api_container_update(struct http_request *req, void *app)
                 if (!json_is_null(v))
                     json_object_set(doc->host_config, k, v);
             }
-        pthread_mutex_unlock(&api->eng->lock);
+        engine_unlock(api->eng);
     }
     json_decref(body);
     if (rc < 0)

@@ -155,7 +155,7 @@ api_image_list(struct http_request *req, void *app)
         }
     }
     json_t *out = json_array();
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     /* before/since name an image: list those created before or after it. */
     int64_t before_ns = INT64_MAX, since_ns = INT64_MIN;
     const char *refs[2] = {"before", "since"};
@@ -167,7 +167,7 @@ api_image_list(struct http_request *req, void *app)
             *(i == 0 ? &before_ns : &since_ns) = r->created_ns;
     }
     if (err != NULL) {
-        pthread_mutex_unlock(&api->eng->lock);
+        engine_unlock(api->eng);
         filters_free(f);
         json_decref(out);
         return api_error_response(&err);
@@ -206,7 +206,7 @@ api_image_list(struct http_request *req, void *app)
                                              jsonx_from_labels(&img->config.labels), "Containers",
                                              (int)store_image_users(&api->eng->store, img)));
     }
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     map_fini(&parents);
     free(list);
     filters_free(f);
@@ -369,7 +369,7 @@ api_image_search(struct http_request *req, void *app)
                 (stars && stars->n_values && atoi(stars->values[0]) > 0);
     json_t *out = json_array();
     char **seen = xcalloc(1, sizeof(char *));
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     size_t n;
     struct image **list = store_list_images(&api->eng->store, &n);
     for (size_t i = 0; i < n && !none; i++) {
@@ -389,7 +389,7 @@ api_image_search(struct http_request *req, void *app)
             free(repo);
         }
     }
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     free(list);
     strv_free(seen);
     filters_free(f);
@@ -636,11 +636,11 @@ image_save(struct api *api, char *const *names)
 {
     struct err *err = NULL;
     struct save_items s = {0};
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     int rc = 0;
     for (size_t i = 0; rc == 0 && names[i] != NULL; i++)
         rc = resolve_save_name(&api->eng->store, names[i], &s, &err);
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     struct http_response *resp = rc < 0 ? api_error_response(&err) : save_to_response(api, &s);
     save_items_fini(&s);
     return resp;

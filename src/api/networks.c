@@ -134,10 +134,10 @@ api_network_inspect(struct http_request *req, void *app)
 {
     struct api *api = app;
     struct err *err = NULL;
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     struct network *n = network_find(api->eng, http_param(req, "id"), &err);
     json_t *o = n ? network_json(api->eng, n) : NULL;
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     return o ? http_response_json(200, o) : api_error_response(&err);
 }
 
@@ -190,11 +190,11 @@ api_network_list(struct http_request *req, void *app)
     if (f == NULL)
         return api_error_response(&err);
     json_t *out = json_array();
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     for (size_t i = 0; i < api->eng->n_networks; i++)
         if (network_matches(api->eng, api->eng->networks[i], f))
             json_array_append_new(out, network_json(api->eng, api->eng->networks[i]));
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     filters_free(f);
     return http_response_json(200, out);
 }
@@ -276,14 +276,14 @@ api_network_create(struct http_request *req, void *app)
         err_make(&err, ERR_UNSUPPORTED, 0, "IPv6 networks are not supported yet");
         return api_error_response(&err);
     }
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     struct network *n = network_create(api->eng, &spec, &err);
     char id[ID_LEN + 1] = "";
     if (n != NULL) {
         memcpy(id, n->id, sizeof(id));
         network_event(api->eng, n, "create", NULL);
     }
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     network_spec_fini(&spec);
     if (n == NULL)
         return api_error_response(&err);
@@ -295,14 +295,14 @@ api_network_remove(struct http_request *req, void *app)
 {
     struct api *api = app;
     struct err *err = NULL;
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     struct network *n = network_find(api->eng, http_param(req, "id"), &err);
     int rc = -1;
     if (n != NULL) {
         network_event(api->eng, n, "destroy", NULL);
         rc = network_remove(api->eng, n, &err);
     }
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     return rc == 0 ? http_response_data(204, NULL, NULL, 0) : api_error_response(&err);
 }
 
@@ -316,7 +316,7 @@ api_network_prune(struct http_request *req, void *app)
     if (f == NULL)
         return api_error_response(&err);
     json_t *deleted = json_array();
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     for (size_t i = 0; i < api->eng->n_networks;) {
         struct network *n = api->eng->networks[i];
         if (n->builtin || network_in_use(api->eng, n) ||
@@ -329,7 +329,7 @@ api_network_prune(struct http_request *req, void *app)
         network_event(api->eng, n, "destroy", NULL);
         network_remove(api->eng, n, NULL); /* unused: cannot fail */
     }
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     filters_free(f);
     return http_response_json(200, json_pack("{s:o}", "NetworksDeleted", deleted));
 }

@@ -203,11 +203,11 @@ api_volume_create(struct http_request *req, void *app)
     json_t *out = NULL;
     if (rc == 0) {
         bool created;
-        pthread_mutex_lock(&api->eng->lock);
+        engine_lock(api->eng);
         struct volume *v = volume_create(api->eng, vr.name && *vr.name ? vr.name : NULL, &vr.labels,
                                          &created, &err);
         out = v ? volume_json(v) : NULL;
-        pthread_mutex_unlock(&api->eng->lock);
+        engine_unlock(api->eng);
     }
     volume_create_req_fini(&vr);
     return out ? http_response_json(201, out) : api_error_response(&err);
@@ -218,10 +218,10 @@ api_volume_inspect(struct http_request *req, void *app)
 {
     struct api *api = app;
     struct err *err = NULL;
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     struct volume *v = volume_find(api->eng, http_param(req, "name"), &err);
     json_t *out = v ? volume_json(v) : NULL;
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     return out ? http_response_json(200, out) : api_error_response(&err);
 }
 
@@ -233,10 +233,10 @@ api_volume_remove(struct http_request *req, void *app)
     bool force = false;
     if (http_query_bool(req, "force", false, &force, &err) < 0)
         return api_error_response(&err);
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     struct volume *v = volume_find(api->eng, http_param(req, "name"), &err);
     int rc = v ? volume_remove(api->eng, v, &err) : -1;
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     if (rc < 0 && force && err_kind_of(&err) == ERR_NOT_FOUND) {
         err_clear(&err); /* force: a missing volume is not an error */
         rc = 0;
@@ -275,13 +275,13 @@ api_volume_list(struct http_request *req, void *app)
     if (f == NULL)
         return api_error_response(&err);
     json_t *vols = json_array();
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     size_t it = 0;
     void *v;
     while (map_next(&api->eng->volumes, &it, NULL, &v))
         if (volume_matches(api->eng, v, f))
             json_array_append_new(vols, volume_json(v));
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     filters_free(f);
     return http_response_json(200, json_pack("{s:o, s:[]}", "Volumes", vols, "Warnings"));
 }
@@ -302,7 +302,7 @@ api_volume_prune(struct http_request *req, void *app)
         !(all && all->n_values > 0 &&
           (strcmp(all->values[0], "true") == 0 || strcmp(all->values[0], "1") == 0));
     json_t *deleted = json_array();
-    pthread_mutex_lock(&api->eng->lock);
+    engine_lock(api->eng);
     size_t it = 0;
     void *p;
     char **names = xcalloc(1, sizeof(char *));
@@ -321,7 +321,7 @@ api_volume_prune(struct http_request *req, void *app)
         if (v != NULL && volume_remove(api->eng, v, NULL) == 0)
             json_array_append_new(deleted, json_string(names[i]));
     }
-    pthread_mutex_unlock(&api->eng->lock);
+    engine_unlock(api->eng);
     strv_free(names);
     filters_free(f);
     return http_response_json(

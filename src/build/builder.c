@@ -187,7 +187,7 @@ cache_hit(struct build *b, const char *created_by)
     if (b->o->nocache || b->image[0] == '\0')
         return false;
     bool hit = false;
-    pthread_mutex_lock(&b->eng->lock);
+    engine_lock(b->eng);
     size_t it = 0;
     const char *key;
     void *v;
@@ -203,7 +203,7 @@ cache_hit(struct build *b, const char *created_by)
             hit = true;
         }
     }
-    pthread_mutex_unlock(&b->eng->lock);
+    engine_unlock(b->eng);
     if (hit)
         say(b, " ---> Using cache\n");
     return hit;
@@ -409,9 +409,9 @@ run_attached(struct build *b, const char *id, struct err **err)
         if (b->gone) {
             err_make(err, ERR_UNAVAILABLE, 0, "the build was cancelled: the client went away");
         } else {
-            pthread_mutex_lock(&b->eng->lock);
+            engine_lock(b->eng);
             code = c->state.exit_code;
-            pthread_mutex_unlock(&b->eng->lock);
+            engine_unlock(b->eng);
         }
     }
     logbuf_reader_free(r);

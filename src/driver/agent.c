@@ -605,12 +605,12 @@ connect_and_start(struct engine *eng, struct container *c, struct actr *a, uint6
     struct agent_client *client = rc == 0 ? client_of(a, 0, err) : NULL;
     if (client == NULL)
         return -1;
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     struct agent_start st = {.tty = c->spec.tty,
                              .height = c->spec.console_height,
                              .width = c->spec.console_width,
                              .open_stdin = c->spec.open_stdin};
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     struct agent_info info;
     agent_client_info(client, &info);
     pid_t pid = 0;
@@ -758,9 +758,9 @@ kill_unreachable(struct engine *eng, struct container *c, struct actr *a, struct
 static bool
 paused_locally(struct engine *eng, struct container *c, const struct actr *a)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     bool paused = c->state.status == CONTAINER_PAUSED;
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     return a->local && paused;
 }
 
@@ -915,12 +915,12 @@ agent_attach_stdin(struct engine *eng, struct container *c, const char *data, si
         pthread_mutex_unlock(&A.mu);
         if (ready)
             break;
-        pthread_mutex_lock(&eng->lock);
+        engine_lock(eng);
         bool waiting =
             !c->removed && c->spec.open_stdin &&
             (c->state.status == CONTAINER_CREATED || c->state.status == CONTAINER_RUNNING ||
              c->state.status == CONTAINER_RESTARTING);
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         if (!waiting) {
             actr_unref(a);
             return 0; /* nowhere to go: dropped, as the process driver does */
@@ -1023,9 +1023,9 @@ agent_exec(struct engine *eng, struct container *c, struct exec *e, const struct
         if (x == NULL) {
             exec_failed(err, e);
         } else {
-            pthread_mutex_lock(&eng->lock);
+            engine_lock(eng);
             e->pid = (int)pid;
-            pthread_mutex_unlock(&eng->lock);
+            engine_unlock(eng);
             pthread_mutex_lock(&A.mu);
             e->driver_data = x;
             pthread_mutex_unlock(&A.mu);

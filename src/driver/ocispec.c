@@ -1381,7 +1381,7 @@ oci_joins_resolve(struct engine *eng, const struct container *c, struct oci_join
     struct oci_joins j = {0};
     const char *donor_ipc = NULL;
     int rc = 0;
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     if (mode_is_container(s->pid_mode)) {
         j.pid = join_pid(eng, c, s->pid_mode + 10, &donor_ipc, err);
         rc = j.pid < 0 ? -1 : 0;
@@ -1402,7 +1402,7 @@ oci_joins_resolve(struct engine *eng, const struct container *c, struct oci_join
                           ref);
         }
     }
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     if (rc == 0)
         *out = j;
     return rc;

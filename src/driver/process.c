@@ -235,9 +235,9 @@ image_lowers_locked(struct engine *eng, const struct container *c, char ***out, 
 static int
 image_lowers(struct engine *eng, const struct container *c, char ***out, struct err **err)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     int rc = image_lowers_locked(eng, c, out, err);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     return rc;
 }
 
@@ -882,9 +882,9 @@ proc_start_with(struct engine *eng, struct container *c, const struct process_wr
     }
     pthread_attr_destroy(&attr);
 
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     c->state.pid = pid;
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
 
     started = runtime_run(&P.rt, log, (const char *const[]){"start", c->id, NULL}, err);
     pthread_mutex_lock(&pc->mu);
@@ -948,9 +948,9 @@ signal_and_wait(struct engine *eng, struct container *c, struct pctr *pc, int si
     if (!running && !reporting)
         return true;
     if (running && sig == SIGKILL) {
-        pthread_mutex_lock(&eng->lock);
+        engine_lock(eng);
         bool paused = c->state.status == CONTAINER_PAUSED;
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         struct err *err = NULL;
         if (paused && pause_resume(c, "resume", &err) < 0) {
             LOG_WARN("thawing %.12s for SIGKILL: %s", c->id, err->msg);
@@ -1042,12 +1042,12 @@ proc_attach_stdin(struct engine *eng, struct container *c, const char *data, siz
             close(fd);
             break;
         }
-        pthread_mutex_lock(&eng->lock);
+        engine_lock(eng);
         bool waiting = !c->removed && (c->state.status == CONTAINER_CREATED ||
                                        c->state.status == CONTAINER_RUNNING ||
                                        c->state.status == CONTAINER_RESTARTING);
         bool open_stdin = c->spec.open_stdin;
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         if (!waiting || !open_stdin)
             break;
     }
@@ -1258,9 +1258,9 @@ proc_exec(struct engine *eng, struct container *c, struct exec *e, const struct 
         err_make(err, ERR_CONFLICT, 0, "Container %s is not running", c->id);
     } else if (write_exec_spec(c, e, pc->cdir, procfile, err) == 0 &&
                exec_spawn(pc, c, e, procfile, pidfile, &xp, err) == 0) {
-        pthread_mutex_lock(&eng->lock);
+        engine_lock(eng);
         e->pid = xp.pid;
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         if (e->tty) {
             x.tty_fd = xp.tty;
             pthread_mutex_lock(&P.mu);

@@ -18,12 +18,12 @@
 static int
 check_running(struct engine *eng, struct container *c, struct err **err)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     while (c->starting)
-        pthread_cond_wait(&eng->start_done, &eng->lock);
+        engine_cond_wait(eng, &eng->start_done, NULL);
     bool running = container_is_running(c) && !c->removed;
     bool restarting = c->state.status == CONTAINER_RESTARTING;
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     if (!running)
         return err_make(err, ERR_CONFLICT, 0, "Container %s is not running", c->id);
     if (restarting)

@@ -164,11 +164,11 @@ synth_top(struct engine *eng, struct container *c, const char *ps_args, struct p
     append_word(&cmd, c->path ? c->path : "");
     for (size_t i = 0; c->args != NULL && c->args[i] != NULL; i++)
         append_word(&cmd, c->args[i]);
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     char *user = xstrdup(c->spec.user && *c->spec.user ? c->spec.user : "root");
     int pid = c->state.pid;
     time_t started = (time_t)(c->state.started_ns / 1000000000);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     char stime[8];
     struct tm tm;
     localtime_r(&started, &tm);

@@ -197,10 +197,10 @@ engine_container_create(struct engine *eng, struct container_create *req, char i
         c->spec.hostname = xstrndup(c->id, SHORT_ID_LEN);
     }
 
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     struct image *img = store_find_image(&eng->store, c->spec.image ? c->spec.image : "", err);
     if (img == NULL) {
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         container_unref(c);
         container_create_fini(req);
         return -1;
@@ -213,7 +213,7 @@ engine_container_create(struct engine *eng, struct container_create *req, char i
     if ((c->driver->validate != NULL && c->driver->validate(c, err) < 0) ||
         attach_requested_networks(eng, c, req, err) < 0 ||
         volume_mount_all(eng, c, req->mounts, req->n_mounts, err) < 0) {
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         container_unref(c);
         container_create_fini(req);
         return -1;
@@ -238,7 +238,7 @@ engine_container_create(struct engine *eng, struct container_create *req, char i
         emit(eng, c, "create", NULL);
         engine_notify_locked(eng);
     }
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     container_unref(c);
     container_create_fini(req);
     return rc;
@@ -247,20 +247,20 @@ engine_container_create(struct engine *eng, struct container_create *req, char i
 struct container *
 engine_container_get(struct engine *eng, const char *ref, struct err **err)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     struct container *c = store_find_container(&eng->store, ref, err);
     if (c != NULL)
         container_ref(c);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     return c;
 }
 
 uint64_t
 engine_container_run(struct engine *eng, struct container *c)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     uint64_t run = c->generation;
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     return run;
 }
 
@@ -273,29 +273,29 @@ static void
 wait_start_done_locked(struct engine *eng, struct container *c)
 {
     while (c->starting)
-        pthread_cond_wait(&eng->start_done, &eng->lock);
+        engine_cond_wait(eng, &eng->start_done, NULL);
 }
 
 /* Marks c running and asks its driver to start it. Lock not held. */
 static int
 start_locked_out(struct engine *eng, struct container *c, struct err **err)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     if (c->removed) {
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         return err_make(err, ERR_NOT_FOUND, 0, "No such container: %s", c->id);
     }
     if (c->removing) {
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         return err_make(err, ERR_CONFLICT, 0,
                         "container is marked for removal and cannot be started");
     }
     if (container_is_running(c) && c->state.status != CONTAINER_RESTARTING) {
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         return err_make(err, ERR_NOT_MODIFIED, 0, "container already started");
     }
     if (network_activate(eng, c, err) < 0) {
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         return -1;
     }
     c->generation++;
@@ -308,15 +308,15 @@ start_locked_out(struct engine *eng, struct container *c, struct err **err)
     logbuf_reopen(c->logs);
     health_start(eng, c);
     c->starting = true;
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
 
     int started = c->driver->start(eng, c, err);
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     c->starting = false;
     pthread_cond_broadcast(&eng->start_done);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     if (started < 0) {
-        pthread_mutex_lock(&eng->lock);
+        engine_lock(eng);
         c->state.status = CONTAINER_EXITED;
         c->state.error = xstrdup(*err ? (*err)->msg : "start failed");
         /* dockerd's codes for a command that cannot run: 127 not found, 126 not executable. */
@@ -334,7 +334,7 @@ start_locked_out(struct engine *eng, struct container *c, struct err **err)
         logbuf_close(c->logs);
         engine_notify_locked(eng);
         bool auto_remove = c->spec.auto_remove;
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         if (auto_remove) { /* --rm: a container that could not start goes too, as in dockerd */
             struct err *rerr = NULL;
             if (remove_container(eng, c, true, true, &rerr) < 0) {
@@ -344,10 +344,10 @@ start_locked_out(struct engine *eng, struct container *c, struct err **err)
         }
         return -1;
     }
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     emit(eng, c, "start", NULL);
     engine_notify_locked(eng);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     return 0;
 }
 
@@ -372,9 +372,9 @@ restart_fire(void *arg)
 {
     struct restart_job *j = arg;
     struct err *err = NULL;
-    pthread_mutex_lock(&j->eng->lock);
+    engine_lock(j->eng);
     bool go = !j->c->removed && j->c->state.status == CONTAINER_RESTARTING;
-    pthread_mutex_unlock(&j->eng->lock);
+    engine_unlock(j->eng);
     if (go && start_locked_out(j->eng, j->c, &err) < 0) {
         LOG_WARN("restart of %.12s failed: %s", j->c->id, err ? err->msg : "?");
         err_clear(&err);
@@ -407,10 +407,10 @@ should_restart(const struct container *c, int code)
 void
 engine_container_exited(struct engine *eng, struct container *c, uint64_t run, int code)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     if (c->generation != run || !container_is_running(c) ||
         c->state.status == CONTAINER_RESTARTING) {
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         return;
     }
     c->generation++;
@@ -436,7 +436,7 @@ engine_container_exited(struct engine *eng, struct container *c, uint64_t run, i
         timers_after(eng->timers, RESTART_DELAY_MS, restart_fire, j, restart_free);
     }
     engine_notify_locked(eng);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     if (auto_remove) {
         struct err *err = NULL;
         if (remove_container(eng, c, true, true, &err) < 0) {
@@ -450,10 +450,10 @@ static int
 stop_container(struct engine *eng, struct container *c, int timeout_s, bool by_user,
                struct err **err)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     wait_start_done_locked(eng, c);
     if (!container_is_running(c)) {
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         return err_make(err, ERR_NOT_MODIFIED, 0, "container already stopped");
     }
     if (by_user)
@@ -465,7 +465,7 @@ stop_container(struct engine *eng, struct container *c, int timeout_s, bool by_u
         c->state.finished_ns = time_now_ns();
         network_deactivate(eng, c);
         engine_notify_locked(eng);
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         return 0;
     }
     int sig = SIGTERM;
@@ -474,12 +474,12 @@ stop_container(struct engine *eng, struct container *c, int timeout_s, bool by_u
         sig = SIGTERM;
     if (timeout_s < 0)
         timeout_s = c->spec.stop_timeout >= 0 ? c->spec.stop_timeout : DEFAULT_STOP_TIMEOUT_S;
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     if (c->driver->stop(eng, c, sig, timeout_s, err) < 0)
         return -1;
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     emit(eng, c, "stop", NULL);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     return 0;
 }
 
@@ -500,10 +500,10 @@ engine_container_kill(struct engine *eng, const char *ref, int signal, struct er
     struct container *c = engine_container_get(eng, ref, err);
     if (c == NULL)
         return err_wrap(err, "Cannot kill container: %s", ref);
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     wait_start_done_locked(eng, c);
     if (!container_is_running(c)) {
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         container_unref(c);
         return err_make(err, ERR_CONFLICT, 0,
                         "Cannot kill container: %s: Container %s is not running", ref, c->id);
@@ -512,7 +512,7 @@ engine_container_kill(struct engine *eng, const char *ref, int signal, struct er
     char sig_s[16];
     snprintf(sig_s, sizeof(sig_s), "%d", signal);
     emit(eng, c, "kill", "signal", sig_s, NULL);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     int rc = c->driver->kill(eng, c, signal, err);
     container_unref(c);
     return rc;
@@ -536,9 +536,9 @@ engine_container_restart(struct engine *eng, const char *ref, int timeout_s, str
     if (rc == 0) /* RestartCount counts policy restarts only, as in dockerd */
         rc = start_locked_out(eng, c, err);
     if (rc == 0) {
-        pthread_mutex_lock(&eng->lock);
+        engine_lock(eng);
         emit(eng, c, "restart", NULL);
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
     }
     container_unref(c);
     return rc;
@@ -565,20 +565,20 @@ static int
 remove_container(struct engine *eng, struct container *c, bool force, bool remove_volumes,
                  struct err **err)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     wait_start_done_locked(eng, c);
     if (c->removed) {
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         return 0;
     }
     if (c->removing) {
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         return err_make(err, ERR_CONFLICT, 0, "removal of container %s is already in progress",
                         c->id);
     }
     bool running = container_is_running(c);
     if (running && !force) {
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         return err_make(err, ERR_CONFLICT, 0,
                         "You cannot remove a running container %s. Stop the container before "
                         "attempting removal or force remove",
@@ -586,19 +586,19 @@ remove_container(struct engine *eng, struct container *c, bool force, bool remov
     }
     c->state.stopped_by_user = true;
     c->removing = true; /* no start from here on: its process would outlive the container */
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     if (running) {
         struct err *kerr = NULL;
         if (c->driver->kill(eng, c, SIGKILL, &kerr) < 0) {
-            pthread_mutex_lock(&eng->lock);
+            engine_lock(eng);
             c->removing = false;
-            pthread_mutex_unlock(&eng->lock);
+            engine_unlock(eng);
             *err = kerr;
             return err_wrap(err, "could not kill running container %s, cannot remove", c->id);
         }
     }
     c->driver->cleanup(eng, c);
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     if (!c->removed) {
         c->state.status = CONTAINER_REMOVING;
         /* Its execs go with it. */
@@ -622,7 +622,7 @@ remove_container(struct engine *eng, struct container *c, bool force, bool remov
         c->generation++;
         engine_notify_locked(eng);
     }
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     return 0;
 }
 
@@ -644,7 +644,7 @@ set_paused(struct engine *eng, const char *ref, bool pause, struct err **err)
     struct container *c = engine_container_get(eng, ref, err);
     if (c == NULL)
         return -1;
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     wait_start_done_locked(eng, c);
     int rc = 0;
     if (!pause && c->state.status != CONTAINER_PAUSED)
@@ -655,17 +655,17 @@ set_paused(struct engine *eng, const char *ref, bool pause, struct err **err)
         rc = err_make(err, ERR_CONFLICT, 0, "Container %s is already paused", c->id);
     else if (!pause && c->state.status != CONTAINER_PAUSED)
         rc = err_make(err, ERR_CONFLICT, 0, "Container %s is not paused", c->id);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     if (rc == 0)
         rc = (pause ? c->driver->pause : c->driver->unpause)(eng, c, err);
     if (rc == 0) {
-        pthread_mutex_lock(&eng->lock);
+        engine_lock(eng);
         if (container_is_running(c)) {
             c->state.status = pause ? CONTAINER_PAUSED : CONTAINER_RUNNING;
             emit(eng, c, pause ? "pause" : "unpause", NULL);
             engine_notify_locked(eng);
         }
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
     }
     container_unref(c);
     return rc;
@@ -690,7 +690,7 @@ engine_container_rename(struct engine *eng, const char *ref, const char *new_nam
         new_name[0] == '/' ? xstrdup(new_name) : xasprintf("/%s", new_name);
     if (name_validate(slashed, err) < 0)
         return err_wrap(err, "Error when allocating new name");
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     struct container *c = store_find_container(&eng->store, ref, err);
     int rc = -1;
     if (c != NULL && strcmp(c->name, slashed) == 0) {
@@ -704,7 +704,7 @@ engine_container_rename(struct engine *eng, const char *ref, const char *new_nam
         else
             emit(eng, c, "rename", "oldName", old, NULL);
     }
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     return rc;
 }
 
@@ -727,7 +727,7 @@ engine_network_connect(struct engine *eng, const char *net_ref, const char *cont
     uint32_t ip = 0;
     if (ipv4 != NULL && *ipv4 != '\0' && !ipv4_parse(ipv4, &ip))
         return err_make(err, ERR_INVALID, 0, "invalid IPv4 address: %s", ipv4);
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     int rc = -1;
     struct network *n = network_find(eng, net_ref, err);
     struct container *c = n ? store_find_container(&eng->store, container_ref, err) : NULL;
@@ -735,7 +735,7 @@ engine_network_connect(struct engine *eng, const char *net_ref, const char *cont
         network_event(eng, n, "connect", c);
         engine_notify_locked(eng);
     }
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     return rc;
 }
 
@@ -744,7 +744,7 @@ engine_network_disconnect(struct engine *eng, const char *net_ref, const char *c
                           bool force, struct err **err)
 {
     (void)force; /* force matters for unreachable remote endpoints; none exist here */
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     int rc = -1;
     struct network *n = network_find(eng, net_ref, err);
     struct container *c = n ? store_find_container(&eng->store, container_ref, err) : NULL;
@@ -752,7 +752,7 @@ engine_network_disconnect(struct engine *eng, const char *net_ref, const char *c
         network_event(eng, n, "disconnect", c);
         engine_notify_locked(eng);
     }
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     return rc;
 }
 
@@ -778,7 +778,7 @@ int
 engine_container_set_restart(struct engine *eng, const char *ref, const char *policy,
                              int max_retries, struct err **err)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     int rc = -1;
     struct container *c = store_find_container(&eng->store, ref, err);
     if (c != NULL && c->spec.auto_remove && strcmp(policy, "no") != 0) {
@@ -792,21 +792,21 @@ engine_container_set_restart(struct engine *eng, const char *ref, const char *po
         emit(eng, c, "update", NULL);
         rc = 0;
     }
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     return rc;
 }
 
 void
 engine_containers_shutdown(struct engine *eng)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     size_t n = 0;
     struct container **all = store_list_containers(&eng->store, &n);
     for (size_t i = 0; i < n; i++) {
         container_ref(all[i]);
         all[i]->state.stopped_by_user = true; /* no restart policy while the daemon goes */
     }
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     int64_t deadline = time_mono_ns() + (int64_t)DEFAULT_STOP_TIMEOUT_S * 1000000000;
     for (size_t i = 0; i < n; i++) {
         int64_t left_s = (deadline - time_mono_ns()) / 1000000000;

@@ -70,7 +70,7 @@ engine_new(const char *data_root, const struct driver *const *drivers, struct er
         return NULL;
     }
     struct engine *eng = xcalloc(1, sizeof(*eng));
-    pthread_mutex_init(&eng->lock, NULL);
+    pthread_mutex_init(&eng->mutex, NULL);
     pthread_cond_init(&eng->start_done, NULL);
     pthread_cond_init(&eng->jobs_done, NULL);
     eng->data_root = xstrdup(data_root);
@@ -117,7 +117,7 @@ engine_free(struct engine *eng)
     creds_free(eng->creds);
     layerstore_free(eng->layers);
     free(eng->data_root);
-    pthread_mutex_destroy(&eng->lock);
+    pthread_mutex_destroy(&eng->mutex);
     pthread_cond_destroy(&eng->start_done);
     pthread_cond_destroy(&eng->jobs_done);
     free(eng);
@@ -126,42 +126,42 @@ engine_free(struct engine *eng)
 void
 engine_shutdown(struct engine *eng)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     while (eng->jobs > 0) {
         struct timespec deadline;
         clock_gettime(CLOCK_REALTIME, &deadline);
         deadline.tv_sec += JOBS_WAIT_LOG_S;
-        if (pthread_cond_timedwait(&eng->jobs_done, &eng->lock, &deadline) == ETIMEDOUT)
+        if (engine_cond_wait(eng, &eng->jobs_done, &deadline) == ETIMEDOUT)
             LOG_INFO("shutdown: waiting for %d background job(s): pulls, pushes, builds, "
                      "detached execs",
                      eng->jobs);
     }
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     events_close(eng->events);
 }
 
 void
 engine_job_begin(struct engine *eng)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     eng->jobs++;
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
 }
 
 void
 engine_job_end(struct engine *eng)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     if (--eng->jobs == 0)
         pthread_cond_broadcast(&eng->jobs_done);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
 }
 
 void
 engine_get_counts(struct engine *eng, struct engine_counts *out)
 {
     memset(out, 0, sizeof(*out));
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     size_t it = 0;
     void *v;
     while (map_next(&eng->store.containers, &it, NULL, &v)) {
@@ -175,7 +175,7 @@ engine_get_counts(struct engine *eng, struct engine_counts *out)
             out->stopped++;
     }
     out->images = (int)eng->store.images.len;
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
 }
 
 int
@@ -184,24 +184,24 @@ engine_watch_open(struct engine *eng)
     int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (fd < 0)
         return -1;
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     eng->watch_fds = xrealloc(eng->watch_fds, (eng->n_watch + 1) * sizeof(int));
     eng->watch_fds[eng->n_watch++] = fd;
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     return fd;
 }
 
 void
 engine_watch_close(struct engine *eng, int fd)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     for (size_t i = 0; i < eng->n_watch; i++) {
         if (eng->watch_fds[i] == fd) {
             eng->watch_fds[i] = eng->watch_fds[--eng->n_watch];
             break;
         }
     }
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     close(fd);
 }
 

@@ -29,7 +29,13 @@ struct engine_counts {
 };
 
 struct engine {
-    pthread_mutex_t lock;      /* the one engine lock: short updates only, never across I/O */
+    /* The one engine lock: short updates only, never across I/O. Taken and released only
+     * through engine_lock, engine_lock_read, engine_unlock and engine_cond_wait. */
+    pthread_mutex_t mutex;
+    /* Bumped by every engine_lock (and every wake-up of engine_cond_wait): whatever is under
+     * the lock may have changed since a reader saw another value. Under the lock. Readers
+     * use it to keep encoded answers (inspect, list) for as long as nothing changed. */
+    uint64_t gen;
     pthread_cond_t start_done; /* with lock: broadcast when a container's start returns */
     pthread_cond_t jobs_done;  /* with lock: broadcast when the last background job ends */
     int jobs;                  /* background jobs running (engine_job_begin); under lock */
@@ -55,6 +61,39 @@ struct engine {
     int *watch_fds;                      /* eventfds woken on every container change; lock */
     size_t n_watch;
 };
+
+/* Takes the engine lock to change what it guards, or to read it without caring for gen. */
+static inline void
+engine_lock(struct engine *eng)
+{
+    pthread_mutex_lock(&eng->mutex);
+    eng->gen++;
+}
+
+/* Takes the engine lock for reading only: the caller changes nothing under it (except the
+ * caches that gen validates), so gen stays as it is. */
+static inline void
+engine_lock_read(struct engine *eng)
+{
+    pthread_mutex_lock(&eng->mutex);
+}
+
+static inline void
+engine_unlock(struct engine *eng)
+{
+    pthread_mutex_unlock(&eng->mutex);
+}
+
+/* pthread_cond_wait on cond with the engine lock; the lock comes back as engine_lock leaves
+ * it. With deadline (CLOCK_REALTIME), a timed wait: ETIMEDOUT when it passed. */
+static inline int
+engine_cond_wait(struct engine *eng, pthread_cond_t *cond, const struct timespec *deadline)
+{
+    int rc = deadline ? pthread_cond_timedwait(cond, &eng->mutex, deadline)
+                      : pthread_cond_wait(cond, &eng->mutex);
+    eng->gen++;
+    return rc;
+}
 
 /* Creates the data root (mode 0711) if needed, reads or creates its engine-id, reads the host
  * facts. Errors: ERR_INTERNAL with errno when the data root is unusable. */

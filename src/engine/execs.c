@@ -80,7 +80,7 @@ engine_exec_create(struct engine *eng, const char *ref, struct exec_spec *spec,
         exec_spec_fini(spec);
         return err_make(err, ERR_INVALID, 0, "No exec command specified");
     }
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     struct container *c = store_find_container(&eng->store, ref, err);
     if (c == NULL)
         goto out;
@@ -119,7 +119,7 @@ engine_exec_create(struct engine *eng, const char *ref, struct exec_spec *spec,
     emit_exec(eng, e, "exec_create", NULL);
     rc = 0;
 out:
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     exec_spec_fini(spec);
     return rc;
 }
@@ -127,11 +127,11 @@ out:
 struct exec *
 engine_exec_get(struct engine *eng, const char *id, struct err **err)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     struct exec *e = map_get(&eng->execs, id);
     if (e != NULL)
         exec_ref(e);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     if (e == NULL)
         err_make(err, ERR_NOT_FOUND, 0, "No such exec instance: %s", id);
     return e;
@@ -140,7 +140,7 @@ engine_exec_get(struct engine *eng, const char *id, struct err **err)
 int
 engine_exec_claim(struct engine *eng, struct exec *e, struct err **err)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     int rc = 0;
     if (e->started)
         rc = err_make(err, ERR_CONFLICT, 0,
@@ -154,7 +154,7 @@ engine_exec_claim(struct engine *eng, struct exec *e, struct err **err)
         e->running = true;
         emit_exec(eng, e, "exec_start", NULL);
     }
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     return rc;
 }
 
@@ -171,11 +171,11 @@ engine_exec_run(struct engine *eng, struct exec *e, const struct exec_io *io)
         code = err && err->kind == ERR_NOT_FOUND ? 127 : 126;
         err_clear(&err);
     }
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     e->exit_code = code;
     e->running = false;
     char code_s[16];
     snprintf(code_s, sizeof(code_s), "%d", code);
     emit_exec(eng, e, "exec_die", code_s);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
 }

@@ -141,7 +141,7 @@ probe_main(void *arg)
     r.output = xstrdup(cap.buf);
     strv_free(e.cmd);
     strv_free(e.env);
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     bool current = !c->removed && c->generation == p->run && container_is_running(c);
     if (current) {
         record(eng, c, r);
@@ -151,7 +151,7 @@ probe_main(void *arg)
     } else {
         free(r.output);
     }
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     container_unref(c);
     free(p);
     return NULL;
@@ -161,9 +161,9 @@ static void
 probe_fire(void *arg)
 {
     struct probe *p = arg;
-    pthread_mutex_lock(&p->eng->lock);
+    engine_lock(p->eng);
     bool current = !p->c->removed && p->c->generation == p->run && container_is_running(p->c);
-    pthread_mutex_unlock(&p->eng->lock);
+    engine_unlock(p->eng);
     if (current) {
         struct probe *q = xcalloc(1, sizeof(*q));
         *q = *p;

@@ -41,10 +41,10 @@ engine_image_pull_synthetic(struct engine *eng, const char *ref, bool *created, 
     cleanup_free char *full = reference_full(&r);
     cleanup_free char *familiar = reference_familiar(&r);
     reference_fini(&r);
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     if (map_get(&eng->store.tags, full) != NULL) {
         /* Keep what exists: a loaded or built image must not be replaced by an empty one. */
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         *created = false;
         return 0;
     }
@@ -60,7 +60,7 @@ engine_image_pull_synthetic(struct engine *eng, const char *ref, bool *created, 
     else
         store_add_image(&eng->store, img);
     emit_image(eng, "pull", img, familiar);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     image_unref(img);
     *created = true;
     return 0;
@@ -69,11 +69,11 @@ engine_image_pull_synthetic(struct engine *eng, const char *ref, bool *created, 
 struct image *
 engine_image_get(struct engine *eng, const char *ref, struct err **err)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     struct image *img = store_find_image(&eng->store, ref, err);
     if (img != NULL)
         image_ref(img);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     return img;
 }
 
@@ -90,13 +90,13 @@ engine_image_tag(struct engine *eng, const char *source, const char *target, str
     cleanup_free char *full = reference_full(&r);
     cleanup_free char *familiar = reference_familiar(&r);
     reference_fini(&r);
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     struct image *img = store_find_image(&eng->store, source, err);
     if (img != NULL) {
         store_tag_image(&eng->store, img, full);
         emit_image(eng, "tag", img, familiar);
     }
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     return img != NULL ? 0 : -1;
 }
 
@@ -233,10 +233,10 @@ engine_image_remove(struct engine *eng, const char *ref, bool force, struct imag
 {
     *out = NULL;
     *n = 0;
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     struct image *img = store_find_image(&eng->store, ref, err);
     if (img == NULL) {
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         return -1;
     }
     image_ref(img);
@@ -311,7 +311,7 @@ engine_image_remove(struct engine *eng, const char *ref, bool force, struct imag
         engine_unlink_unused_layers_locked(eng, img->diff_ids);
     }
 done:
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     if (rc == 0 && purge)
         layerstore_purge(eng->layers);
     image_unref(img);
@@ -369,14 +369,14 @@ engine_image_load(struct engine *eng, const void *data, size_t len, char ***load
         int rc = docker_archive_read(data, len, eng->layers, &imgs, &n, &stored, err);
         char **names = xcalloc(1, sizeof(char *));
         bool complete = rc == 0;
-        pthread_mutex_lock(&eng->lock);
+        engine_lock(eng);
         for (size_t i = 0; i < n && complete; i++)
             complete = engine_image_complete_locked(eng, imgs[i]);
         if (complete)
             add_loaded_locked(eng, imgs, n, &names);
         else if (rc < 0 || attempt == ADD_ATTEMPTS)
             engine_unlink_unused_layers_locked(eng, stored); /* nothing half-added */
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         if (!complete)
             layerstore_purge(eng->layers);
         for (size_t i = 0; i < n; i++)
@@ -421,7 +421,7 @@ store_new_image(struct engine *eng, struct image *img, const void *layer, size_t
         cleanup_free char *blob = image_seal(img);
         if (layerstore_put_config(eng->layers, blob, strlen(blob), id, err) < 0)
             return err_wrap(err, "store image config");
-        pthread_mutex_lock(&eng->lock);
+        engine_lock(eng);
         bool complete = engine_image_complete_locked(eng, img);
         if (complete) {
             struct image *existing = map_get(&eng->store.images, img->id);
@@ -433,7 +433,7 @@ store_new_image(struct engine *eng, struct image *img, const void *layer, size_t
             if (action != NULL)
                 emit_image(eng, action, target, target->id);
         }
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         if (complete)
             return 0;
         if (attempt == ADD_ATTEMPTS || (layer == NULL && img->diff_ids[0] != NULL))
@@ -471,9 +471,9 @@ engine_image_import(struct engine *eng, const void *data, size_t len, const char
     if (rc == 0) {
         memcpy(id_out, img->id, IMAGE_ID_LEN + 1);
     } else {
-        pthread_mutex_lock(&eng->lock);
+        engine_lock(eng);
         engine_unlink_unused_layers_locked(eng, img->diff_ids);
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         layerstore_purge(eng->layers);
     }
     image_unref(img);
@@ -617,13 +617,13 @@ engine_container_commit(struct engine *eng, const char *ref, const char *tag, co
                         char id_out[72], struct err **err)
 {
     struct image *img = image_new();
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     struct container *c = store_find_container(&eng->store, ref, err);
     struct image *parent = c ? map_get(&eng->store.images, c->image_id) : NULL;
     if (c != NULL && parent == NULL)
         err_make(err, ERR_NOT_FOUND, 0, "No such image: %s", c->image_id);
     if (parent == NULL) {
-        pthread_mutex_unlock(&eng->lock);
+        engine_unlock(eng);
         image_unref(img);
         return -1;
     }
@@ -657,7 +657,7 @@ engine_container_commit(struct engine *eng, const char *ref, const char *tag, co
     cleanup_free char *cmdline = strv_join(argv, " ");
     strv_free(argv);
     container_ref(c);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     img->created_ns = time_now_ns();
     img->comment = comment && *comment ? xstrdup(comment) : NULL;
     img->author = author && *author ? xstrdup(author) : NULL;
@@ -686,7 +686,7 @@ engine_image_build_step(struct engine *eng, const char *parent_id, const struct 
                         char id_out[72], struct err **err)
 {
     struct image *img = image_new();
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     struct image *parent = parent_id ? map_get(&eng->store.images, parent_id) : NULL;
     struct container *c = cref ? store_find_container(&eng->store, cref, err) : NULL;
     int rc = 0;
@@ -702,7 +702,7 @@ engine_image_build_step(struct engine *eng, const char *parent_id, const struct 
         if (c != NULL)
             container_ref(c);
     }
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     if (rc == 0) {
         image_config_fini(&img->config);
         image_config_copy(&img->config, cfg);

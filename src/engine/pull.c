@@ -295,7 +295,7 @@ static int
 add_image(struct pull *p, struct image *img, const char *tag_ref, const char *digest_ref,
           bool *newer, struct err **err)
 {
-    pthread_mutex_lock(&p->eng->lock);
+    engine_lock(p->eng);
     bool complete = engine_image_complete_locked(p->eng, img);
     if (complete) {
         struct image *before = tag_ref ? map_get(&p->eng->store.tags, tag_ref) : NULL;
@@ -312,7 +312,7 @@ add_image(struct pull *p, struct image *img, const char *tag_ref, const char *di
         event_add_attr(ev, "name", repo);
         events_publish(p->eng->events, ev);
     }
-    pthread_mutex_unlock(&p->eng->lock);
+    engine_unlock(p->eng);
     if (!complete)
         return err_make(err, ERR_CONFLICT, 0,
                         "the layers of %s were removed while it was pulled: pull it again",
@@ -407,10 +407,10 @@ fetch_config(struct pull *p, const struct manifest *m, const struct platform *wa
 static bool
 image_present(struct engine *eng, const char *id)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     struct image *img = map_get(&eng->store.images, id);
     bool present = img != NULL && engine_image_complete_locked(eng, img);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     return present;
 }
 
@@ -458,9 +458,9 @@ pull_image(struct pull *p, const struct platform *want, bool explicit_platform, 
         rc = add_image(p, img, tag_ref, digest_ref, &newer, err);
     }
     if (rc < 0) { /* the layers this pull stored and no image uses go again */
-        pthread_mutex_lock(&p->eng->lock);
+        engine_lock(p->eng);
         engine_unlink_unused_layers_locked(p->eng, stored);
-        pthread_mutex_unlock(&p->eng->lock);
+        engine_unlock(p->eng);
         layerstore_purge(p->eng->layers);
     }
     strv_free(stored);
@@ -489,10 +489,10 @@ present_by_digest(struct pull *p)
     if (p->ref.digest == NULL)
         return false;
     cleanup_free char *full = reference_full(&p->ref);
-    pthread_mutex_lock(&p->eng->lock);
+    engine_lock(p->eng);
     struct image *img = map_get(&p->eng->store.tags, full);
     bool present = img != NULL && !img->synthetic && engine_image_complete_locked(p->eng, img);
-    pthread_mutex_unlock(&p->eng->lock);
+    engine_unlock(p->eng);
     if (present) {
         say_status(p, p->ref.digest, "Pulling from %s", p->ref.path);
         say_status(p, NULL, "Digest: %s", p->ref.digest);

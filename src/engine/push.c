@@ -233,13 +233,13 @@ push_image(struct push *p, const struct target *t, struct err **err)
         cleanup_free char *digest_ref = xasprintf("%s@%s", p->repo_full, digest);
         cleanup_free char *repo = reference_repo_familiar(&p->ref);
         cleanup_free char *pushed = xasprintf("%s:%s", repo, t->tag);
-        pthread_mutex_lock(&p->eng->lock);
+        engine_lock(p->eng);
         if (map_get(&p->eng->store.images, img->id) == img) /* dockerd records it too */
             store_tag_image(&p->eng->store, t->img, digest_ref);
         struct event *ev = event_new("image", "push", pushed);
         event_add_attr(ev, "name", repo);
         events_publish(p->eng->events, ev);
-        pthread_mutex_unlock(&p->eng->lock);
+        engine_unlock(p->eng);
         struct progress aux = {.kind = PROGRESS_PUSHED,
                                .tag = t->tag,
                                .digest = digest,
@@ -258,7 +258,7 @@ find_targets(struct push *p, const char *tag, size_t *n, struct err **err)
 {
     struct target *out = NULL;
     *n = 0;
-    pthread_mutex_lock(&p->eng->lock);
+    engine_lock(p->eng);
     size_t it = 0;
     const char *key;
     void *v;
@@ -273,7 +273,7 @@ find_targets(struct push *p, const char *tag, size_t *n, struct err **err)
         image_ref(v);
         (*n)++;
     }
-    pthread_mutex_unlock(&p->eng->lock);
+    engine_unlock(p->eng);
     cleanup_free char *repo = reference_repo_familiar(&p->ref);
     for (size_t i = 0; i < *n; i++) {
         if (out[i].img->synthetic) {

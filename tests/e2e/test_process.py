@@ -780,3 +780,59 @@ def test_wait_returns_the_exit_code(dk, proc_client, start):
     assert dk("wait", name, timeout=15) == "42\n"
     other = start("sleep 0.3; exit 6")
     assert proc_client.containers.get(other).wait(timeout=15)["StatusCode"] == 6
+
+
+def test_inspect_and_list_follow_every_change(dk, proc_client, start, proc_names):
+    """inspect and list, asked again and again, show each change at once: sockerless keeps their
+    encoded answers while nothing changed, so a change it failed to notice would show here as an
+    old answer."""
+    name = start("exec sleep 60")
+    net = proc_names("follow-net")
+    dk("network", "create", net)
+    try:
+        def seen():
+            """(inspect, the list entry) of the container, each asked twice."""
+            for _ in range(2):
+                doc = inspect(dk, name)
+                entry = [c for c in proc_client.api.containers(all=True)
+                         if c["Id"] == doc["Id"]]
+            assert len(entry) == 1, entry
+            return doc, entry[0]
+
+        seen()
+        renamed = name + "-renamed"
+        dk("rename", name, renamed)
+        name = renamed  # removed in the finally clause
+        doc, entry = seen()
+        assert (doc["Name"], entry["Names"]) == ("/" + renamed, ["/" + renamed])
+
+        dk("network", "connect", net, name)
+        doc, entry = seen()
+        assert net in doc["NetworkSettings"]["Networks"]
+        assert net in entry["NetworkSettings"]["Networks"]
+        dk("network", "disconnect", net, name)
+        doc, entry = seen()
+        assert net not in doc["NetworkSettings"]["Networks"]
+        assert net not in entry["NetworkSettings"]["Networks"]
+
+        dk("pause", name)
+        doc, entry = seen()
+        assert (doc["State"]["Status"], entry["State"]) == ("paused", "paused")
+        assert entry["Status"].endswith("(Paused)"), entry["Status"]
+        dk("unpause", name)
+        doc, entry = seen()
+        assert (doc["State"]["Status"], entry["State"]) == ("running", "running")
+
+        dk("update", "--restart", "on-failure:3", name)
+        doc, _ = seen()
+        assert doc["HostConfig"]["RestartPolicy"] == {"Name": "on-failure",
+                                                      "MaximumRetryCount": 3}
+
+        dk("kill", name)
+        doc = wait_exited(dk, name)
+        doc, entry = seen()
+        assert (doc["State"]["Status"], entry["State"]) == ("exited", "exited")
+        assert entry["Status"].startswith("Exited (137)"), entry["Status"]
+    finally:
+        dk.run("rm", "-f", name)
+        dk.run("network", "rm", net)

@@ -972,11 +972,11 @@ test_joins_resolve(void **state)
     assert_string_equal(err->msg, want);
     free(want);
     err_clear(&err);
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     donor->state.status = shared->state.status = CONTAINER_RUNNING;
     donor->state.pid = 4242;
     shared->state.pid = 4343;
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     assert_int_equal(oci_joins_resolve(eng, j, &out, NULL), 0);
     assert_int_equal(out.pid, 4242);
     assert_int_equal(out.ipc, 0);
@@ -995,10 +995,10 @@ test_joins_resolve(void **state)
     assert_int_equal(out.pid, 4242);
     assert_int_equal(out.ipc, 4343);
     assert_false(out.ipc_host);
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     free(shared->spec.ipc_mode);
     shared->spec.ipc_mode = xstrdup("host");
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     assert_int_equal(oci_joins_resolve(eng, j, &out, NULL), 0);
     assert_int_equal(out.ipc, 0);
     assert_true(out.ipc_host);
@@ -1008,9 +1008,9 @@ test_joins_resolve(void **state)
     assert_int_equal(oci_joins_resolve(eng, j, &out, &err), -1);
     assert_int_equal(err->kind, ERR_NOT_FOUND);
     err_clear(&err);
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     donor->state.status = shared->state.status = CONTAINER_EXITED;
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     container_unref(donor);
     container_unref(shared);
     container_unref(j);

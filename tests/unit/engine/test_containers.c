@@ -36,13 +36,13 @@ status_of(const char *id, int *exit_code, int *restarts)
     struct container *c = engine_container_get(eng, id, NULL);
     if (c == NULL)
         return CONTAINER_DEAD; /* removed */
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     enum container_status s = c->state.status;
     if (exit_code)
         *exit_code = c->state.exit_code;
     if (restarts)
         *restarts = c->state.restart_count;
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     container_unref(c);
     return s;
 }
@@ -259,11 +259,11 @@ test_health_probe_makes_it_healthy(void **state)
     }
     assert_true(healthy);
     struct container *c = engine_container_get(eng, id, NULL);
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     assert_true(c->state.health.n_log >= 1);
     assert_int_equal(c->state.health.log[0].exit_code, 0);
     assert_string_equal(c->state.health.log[0].output, "true\n"); /* the synthetic exec's echo */
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     container_unref(c);
     events_unsubscribe(sub);
     assert_int_equal(engine_container_remove(eng, id, true, false, NULL), 0);
@@ -382,11 +382,11 @@ test_failed_start_ends_log_followers(void **state)
     struct err *err = NULL;
     expect_err(engine_container_start(eng, id, &err), &err, ERR_INTERNAL);
     slow_fail = false;
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     assert_int_equal(c->state.status, CONTAINER_EXITED);
     assert_int_equal(c->state.pid, 0);
     assert_false(c->starting);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     struct logbuf_reader *r = logbuf_reader_new(c->logs, 0); /* a follower of logs -f */
     assert_true(logbuf_reader_at_end(r));
     logbuf_reader_free(r);

@@ -19,9 +19,9 @@ create_net(const char *name, const char *subnet, struct err **err)
     struct network_spec spec = {0};
     spec.name = xstrdup(name);
     spec.subnet = subnet ? xstrdup(subnet) : NULL;
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     struct network *n = network_create(eng, &spec, err);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     network_spec_fini(&spec);
     return n;
 }
@@ -38,7 +38,7 @@ static void
 test_defaults_and_auto_subnets(void **state)
 {
     (void)state;
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     assert_non_null(network_find(eng, "bridge", NULL));
     assert_non_null(network_find(eng, "host", NULL));
     struct network *none = network_find(eng, "none", NULL);
@@ -47,7 +47,7 @@ test_defaults_and_auto_subnets(void **state)
     assert_int_equal(network_remove(eng, none, &err), -1);
     assert_int_equal(err->kind, ERR_FORBIDDEN);
     err_clear(&err);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     struct network *a = create_net("a", NULL, NULL);
     struct network *b = create_net("b", NULL, NULL);
     ip_is(a->subnet, "172.18.0.0");
@@ -64,11 +64,11 @@ test_defaults_and_auto_subnets(void **state)
     err_clear(&err);
     struct network *e = create_net("e", "10.7.0.0/24", NULL);
     ip_is(e->gateway, "10.7.0.1");
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     assert_int_equal(network_remove(eng, a, NULL), 0);
     assert_int_equal(network_remove(eng, b, NULL), 0);
     assert_int_equal(network_remove(eng, e, NULL), 0);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
 }
 
 static void
@@ -85,10 +85,10 @@ make(const char *name, const char *network, char id[ID_LEN + 1])
 static uint32_t
 ip_of(const char *id)
 {
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     struct container *c = store_find_container(&eng->store, id, NULL);
     uint32_t ip = c->n_nets > 0 && c->nets[0].active ? c->nets[0].ip : 0;
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     return ip;
 }
 
@@ -107,11 +107,11 @@ test_endpoints_live_while_running(void **state)
     ip_is(ip_of(a), "10.9.0.2");
     ip_is(ip_of(b), "10.9.0.3");
     struct err *err = NULL;
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     assert_int_equal(network_remove(eng, n, &err), -1); /* active endpoints */
     assert_int_equal(err->kind, ERR_FORBIDDEN);
     err_clear(&err);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     assert_int_equal(engine_container_kill(eng, a, 9, NULL), 0);
     assert_int_equal(ip_of(a), 0); /* released at exit */
     assert_int_equal(engine_container_start(eng, c, NULL), 0);
@@ -127,9 +127,9 @@ test_endpoints_live_while_running(void **state)
     ip_is(ip_of(a), "172.17.0.9");
     for (const char *const *x = (const char *const[]){a, b, c, NULL}; *x; x++)
         assert_int_equal(engine_container_remove(eng, *x, true, false, NULL), 0);
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     assert_int_equal(network_remove(eng, n, NULL), 0);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
 }
 
 int

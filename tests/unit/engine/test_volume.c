@@ -27,7 +27,7 @@ test_create_names_and_removal(void **state)
     (void)state;
     bool created;
     struct err *err = NULL;
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     struct volume *v = volume_create(eng, "data", NULL, &created, &err);
     assert_true(created);
     assert_true(is_dir(v->mountpoint));
@@ -56,7 +56,7 @@ test_create_names_and_removal(void **state)
     assert_null(volume_find(eng, "data", &err));
     assert_int_equal(err->kind, ERR_NOT_FOUND);
     err_clear(&err);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     free(outside);
     free(link);
     free(dir);
@@ -78,7 +78,7 @@ test_mounts_in_use_and_rm_v(void **state)
     req.n_mounts = 3;
     char id[ID_LEN + 1];
     assert_int_equal(engine_container_create(eng, &req, id, NULL), 0);
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     struct volume *named = volume_find(eng, "named", NULL);
     assert_non_null(named);
     struct err *err = NULL;
@@ -87,12 +87,12 @@ test_mounts_in_use_and_rm_v(void **state)
     assert_non_null(strstr(err->msg, id));
     err_clear(&err);
     assert_int_equal(eng->volumes.len, 2);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     assert_int_equal(engine_container_remove(eng, id, false, true, NULL), 0);
-    pthread_mutex_lock(&eng->lock);
+    engine_lock(eng);
     assert_int_equal(eng->volumes.len, 1); /* rm -v: the anonymous one goes, the named stays */
     assert_int_equal(volume_remove(eng, volume_find(eng, "named", NULL), NULL), 0);
-    pthread_mutex_unlock(&eng->lock);
+    engine_unlock(eng);
     /* Bad mounts are refused. */
     struct container_create bad = {0};
     bad.spec.image = xstrdup("busybox");
