@@ -1,6 +1,5 @@
 #include "driver/logsink.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
