@@ -37,12 +37,56 @@ text_add(struct logfile_text *t, const char *s, size_t n)
     t->len += n;
 }
 
+/* The length of the UTF-8 sequence at s (n bytes left), 0 when it is not one: Go's
+ * utf8.DecodeRune rules (no overlong forms, no surrogates, nothing past U+10FFFF). */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] < 0xC2 || s[0] > 0xF4)
+        return 0;
+    size_t len = s[0] <= 0xDF ? 2 : s[0] <= 0xEF ? 3 : 4;
+    /* the second byte's range is narrower after E0, ED, F0 and F4 */
+    unsigned char lo = s[0] == 0xE0 ? 0xA0 : s[0] == 0xF0 ? 0x90 : 0x80;
+    unsigned char hi = s[0] == 0xED ? 0x9F : s[0] == 0xF4 ? 0x8F : 0xBF;
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    return len;
+}
+
+/* data as a JSON string, each byte that is not part of a UTF-8 sequence replaced by U+FFFD, as
+ * dockerd's json-file writer does (Go's encoding rule). */
+static json_t *
+string_coerced(const char *data, size_t len)
+{
+    json_t *text = json_stringn(data, len);
+    if (text != NULL)
+        return text;
+    struct logfile_text fixed = {0};
+    const unsigned char *s = (const unsigned char *)data;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_seq(s + i, len - i);
+        if (n > 0)
+            text_add(&fixed, data + i, n);
+        else
+            text_add(&fixed, "\xEF\xBF\xBD", 3);
+        i += n > 0 ? n : 1;
+    }
+    text = json_stringn(fixed.data, fixed.len);
+    logfile_text_fini(&fixed);
+    return text;
+}
+
 bool
 logfile_format_line(struct logfile_text *t, int stream, const char *data, size_t len,
                     const char *ts)
 {
     /* Only the log text needs encoding: jansson escapes it; the rest is fixed. */
-    json_t *text = json_stringn(data, len);
+    json_t *text = string_coerced(data, len);
     if (text == NULL)
         return false;
     text_add(t, "{\"log\":", 7);

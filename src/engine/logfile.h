@@ -23,8 +23,8 @@ struct logfile_text {
 
 /*
  * Appends the json-file line (with its final newline) of one entry to t: stream 1 stdout or 2
- * stderr, ts its RFC 3339 time. False, t unchanged, when data is not UTF-8 (jansson cannot
- * encode it: the entry is left out of the file).
+ * stderr, ts its RFC 3339 time. Bytes that are not UTF-8 are written as U+FFFD, as dockerd
+ * does. False, t unchanged, only if jansson cannot encode it even so.
  */
 bool logfile_format_line(struct logfile_text *t, int stream, const char *data, size_t len,
                          const char *ts);

@@ -38,10 +38,17 @@ test_format_parse_round_trip(void **state)
     assert_memory_equal(e.data, text, e.len);
     assert_true(e.time_ns == 1704164645500000000LL);
     free(e.data);
-    /* not UTF-8: left out, t unchanged */
-    size_t len = t.len;
-    assert_false(logfile_format_line(&t, 1, "\xff\xfe\n", 3, "2024-01-02T03:04:05Z"));
-    assert_int_equal(t.len, len);
+    /* not UTF-8: each stray byte is U+FFFD (dockerd's json-file); valid sequences stay */
+    t.len = 0;
+    const char mixed[] = "\xff\xc3\xa9\xe2\x82\xed\xa0\x80\xf4\x90\x80\x80 end\n";
+    assert_true(logfile_format_line(&t, 1, mixed, sizeof(mixed) - 1, "2024-01-02T03:04:05Z"));
+    assert_true(logfile_parse_line(t.data, t.len - 1, &e));
+    const char want[] = "\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd"
+                        "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                        "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd end\n";
+    assert_int_equal(e.len, sizeof(want) - 1);
+    assert_memory_equal(e.data, want, e.len);
+    free(e.data);
     assert_false(logfile_parse_line("{\"log\":1}", 9, &e));
     assert_false(logfile_parse_line("{\"log\":\"x", 9, &e));
     logfile_text_fini(&t);
