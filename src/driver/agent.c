@@ -138,6 +138,7 @@ actr_get(struct engine *eng, struct container *c)
                               : labels_get(&c->spec.labels, LABEL_ADDRESS) == NULL && cb != NULL;
         a->refs = 1; /* the registry's */
         pthread_mutex_init(&a->out_mu, NULL);
+        log_sink_init(&a->sink, c);
         a->out[0].stream = 1;
         a->out[1].stream = 2;
         a->next = A.list;
@@ -157,6 +158,7 @@ actr_unref(struct actr *a)
     if (!last)
         return;
     pthread_mutex_destroy(&a->out_mu);
+    log_sink_fini(&a->sink);
     free(a->out[0].pending);
     free(a->out[1].pending);
     free(a->dir);
@@ -219,9 +221,7 @@ close_sink(struct actr *a)
     pthread_mutex_lock(&a->out_mu);
     log_sink_flush(&a->sink, &a->out[0]);
     log_sink_flush(&a->sink, &a->out[1]);
-    if (a->sink.json != NULL)
-        fclose(a->sink.json);
-    a->sink.json = NULL;
+    log_sink_fini(&a->sink);
     pthread_mutex_unlock(&a->out_mu);
 }
 
@@ -231,8 +231,6 @@ on_main_output(void *ctx, int stream, const char *data, size_t len)
     struct actr *a = ((struct aconn *)ctx)->a;
     pthread_mutex_lock(&a->out_mu);
     log_sink_feed(&a->sink, &a->out[stream == AGENT_STREAM_STDERR ? 1 : 0], data, len);
-    if (a->sink.json != NULL)
-        fflush(a->sink.json);
     pthread_mutex_unlock(&a->out_mu);
 }
 
@@ -576,16 +574,17 @@ start_failed(struct err **err, const struct container *c)
 
 /* Opens the container's json-file log for this run's output (the process driver's path). */
 static void
-open_sink(struct engine *eng, struct container *c, struct actr *a)
+open_sink(struct engine *eng, struct actr *a)
 {
     cleanup_free char *dir = xasprintf("%s/containers/%s", eng->data_root, a->id);
     cleanup_free char *path = xasprintf("%s/%s-json.log", dir, a->id);
     pthread_mutex_lock(&a->out_mu);
-    a->sink.c = c;
     struct err *err = NULL;
-    if (a->sink.json == NULL && fsutil_mkdir_p(dir, 0710, &err) == 0)
-        a->sink.json = fopen(path, "ae");
-    err_clear(&err);
+    if (fsutil_mkdir_p(dir, 0710, &err) < 0 || log_sink_open(&a->sink, path, &err) < 0) {
+        /* The output is still logged, in memory only (engine/logbuf.h). */
+        LOG_WARN("container %.12s: json-file log: %s", a->id, err->msg);
+        err_clear(&err);
+    }
     pthread_mutex_unlock(&a->out_mu);
 }
 
@@ -649,7 +648,7 @@ agent_start(struct engine *eng, struct container *c, struct err **err)
     drop_conn(old, old_conn);
     int rc = -1;
     if (token != NULL) {
-        open_sink(eng, c, a);
+        open_sink(eng, a);
         rc = connect_and_start(eng, c, a, run, err);
     }
     pthread_mutex_lock(&A.mu);

@@ -1,8 +1,12 @@
 #include "driver/logsink.h"
 
-#include <jansson.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "base/fsutil.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "engine/container.h"
@@ -10,24 +14,101 @@
 
 enum { LINE_MAX_BYTES = 16 * 1024 };
 
-/* One line into the container's logs; ts: the time of the read that brought it (one
- * formatted timestamp for all the lines of a read). */
-static void
-log_line(struct log_sink *s, int stream, const char *data, size_t len, const char *ts)
+/* A line of the current feed: where its text is, where its json-file line is in s->text. */
+struct log_line_span {
+    size_t start, len;
+    size_t text_off, text_len; /* text_len 0: not in the file */
+};
+
+void
+log_sink_init(struct log_sink *s, struct container *c)
 {
-    logbuf_append(s->c->logs, stream, data, len);
-    if (s->json == NULL)
-        return;
-    /* dockerd's json-file line: {"log":...,"stream":...,"time":...}; only the log text needs
-     * encoding (jansson escapes it; not UTF-8: the line is left out). */
-    json_t *text = json_stringn(data, len);
-    if (text == NULL)
-        return;
-    fputs("{\"log\":", s->json);
-    json_dumpf(text, s->json, JSON_ENCODE_ANY);
-    fprintf(s->json, ",\"stream\":\"%s\",\"time\":\"%s\"}\n", stream == 2 ? "stderr" : "stdout",
-            ts);
-    json_decref(text);
+    *s = (struct log_sink){.c = c, .json_fd = -1};
+}
+
+int
+log_sink_open(struct log_sink *s, const char *path, struct err **err)
+{
+    if (s->json_fd >= 0)
+        return 0;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        err_errno(err, "open %s", path);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    s->json_fd = fd;
+    s->json_off = (uint64_t)st.st_size;
+    return logbuf_set_file(s->c->logs, path, err);
+}
+
+void
+log_sink_fini(struct log_sink *s)
+{
+    if (s->json_fd >= 0)
+        close(s->json_fd);
+    logfile_text_fini(&s->text);
+    free(s->spans);
+    log_sink_init(s, s->c);
+}
+
+/* Writes the feed's lines to the file in one write; on a failure (a full disk) the file is cut
+ * back to its last whole line and none of them is in it. */
+static bool
+write_lines(struct log_sink *s)
+{
+    if (s->json_fd < 0 || s->text.len == 0)
+        return false;
+    if (fsutil_write_all(s->json_fd, s->text.data, s->text.len) == 0) {
+        s->json_off += s->text.len;
+        return true;
+    }
+    if (ftruncate(s->json_fd, (off_t)s->json_off) < 0) {
+        /* Lines after a piece of one: the readers skip what does not parse. */
+        struct stat st;
+        if (fstat(s->json_fd, &st) == 0)
+            s->json_off = (uint64_t)st.st_size;
+    }
+    return false;
+}
+
+/* Logs the lines in os->pending given by spans[0, n), all read at time ns. */
+static void
+log_lines(struct log_sink *s, struct out_stream *os, size_t n, int64_t ns)
+{
+    char ts[TIME_RFC3339_MAX + 1];
+    time_format_rfc3339nano(ns, ts, sizeof(ts));
+    s->text.len = 0;
+    for (size_t i = 0; i < n && s->json_fd >= 0; i++) {
+        struct log_line_span *sp = &s->spans[i];
+        sp->text_off = s->text.len;
+        logfile_format_line(&s->text, os->stream, os->pending + sp->start, sp->len, ts);
+        sp->text_len = s->text.len - sp->text_off;
+    }
+    uint64_t base = s->json_off;
+    bool written = write_lines(s);
+    for (size_t i = 0; i < n; i++) {
+        struct log_line_span *sp = &s->spans[i];
+        struct log_entry e = {.stream = os->stream,
+                              .time_ns = ns,
+                              .len = sp->len,
+                              .data = os->pending + sp->start,
+                              .file_off = written ? base + sp->text_off : 0,
+                              .file_len = written ? sp->text_len : 0};
+        logbuf_add(s->c->logs, &e);
+    }
+}
+
+static struct log_line_span *
+add_span(struct log_sink *s, size_t *n)
+{
+    if (*n == s->spans_cap) {
+        s->spans_cap = s->spans_cap ? s->spans_cap * 2 : 64;
+        s->spans = xrealloc(s->spans, s->spans_cap * sizeof(*s->spans));
+    }
+    return &s->spans[(*n)++];
 }
 
 void
@@ -36,15 +117,16 @@ log_sink_feed(struct log_sink *s, struct out_stream *os, const char *data, size_
     os->pending = xrealloc(os->pending, os->len + n);
     memcpy(os->pending + os->len, data, n);
     os->len += n;
-    char ts[TIME_RFC3339_MAX + 1];
-    time_format_rfc3339nano(time_now_ns(), ts, sizeof(ts));
-    size_t start = 0;
+    size_t start = 0, lines = 0;
     for (size_t i = 0; i < os->len; i++) {
         if (os->pending[i] == '\n' || i + 1 - start >= LINE_MAX_BYTES) {
-            log_line(s, os->stream, os->pending + start, i + 1 - start, ts);
+            *add_span(s, &lines) = (struct log_line_span){.start = start, .len = i + 1 - start};
             start = i + 1;
         }
     }
+    /* One time for all the lines of a read, as in the file */
+    if (lines > 0)
+        log_lines(s, os, lines, time_now_ns());
     memmove(os->pending, os->pending + start, os->len - start);
     os->len -= start;
 }
@@ -53,9 +135,9 @@ void
 log_sink_flush(struct log_sink *s, struct out_stream *os)
 {
     if (os->len > 0) {
-        char ts[TIME_RFC3339_MAX + 1];
-        time_format_rfc3339nano(time_now_ns(), ts, sizeof(ts));
-        log_line(s, os->stream, os->pending, os->len, ts);
+        size_t lines = 0;
+        *add_span(s, &lines) = (struct log_line_span){.start = 0, .len = os->len};
+        log_lines(s, os, lines, time_now_ns());
     }
     os->len = 0;
 }

@@ -467,7 +467,7 @@ struct monitor {
     size_t n_out;
     int pidfd;
     pid_t pid;
-    FILE *json;
+    struct log_sink sink; /* its json-file: none when wrapped (the agent driver's) */
     /* Wrapped (struct process_wrap): told of the end instead of the engine */
     void (*ended)(void *ctx, struct engine *eng, struct container *c, uint64_t run, int code);
     void *ended_ctx;
@@ -490,39 +490,29 @@ runtime_delete(struct pctr *pc, const char *id)
     }
 }
 
-struct monitor_sink {
-    struct log_sink log;
-    struct out_stream *out;
-};
-
 static void
 monitor_feed(void *ctx, size_t i, const char *data, size_t len)
 {
-    struct monitor_sink *ms = ctx;
+    struct monitor *m = ctx;
     if (len == 0)
-        log_sink_flush(&ms->log, &ms->out[i]);
+        log_sink_flush(&m->sink, &m->out[i]);
     else
-        log_sink_feed(&ms->log, &ms->out[i], data, len);
-    /* The json-file lines of one read reach the file together: one write, not one a line. */
-    if (ms->log.json != NULL)
-        fflush(ms->log.json);
+        log_sink_feed(&m->sink, &m->out[i], data, len);
 }
 
 static void *
 monitor_main(void *arg)
 {
     struct monitor *m = arg;
-    struct monitor_sink ms = {.log = {.c = m->c, .json = m->json}, .out = m->out};
     int fds[2] = {m->out[0].fd, m->n_out > 1 ? m->out[1].fd : -1};
-    pump_until_exit(fds, m->n_out, m->pidfd, monitor_feed, &ms);
+    pump_until_exit(fds, m->n_out, m->pidfd, monitor_feed, m);
     for (size_t i = 0; i < m->n_out; i++) {
         close(m->out[i].fd);
         free(m->out[i].pending);
     }
     int code = reap(m->pidfd, m->pid);
     reaper_disown(m->pid);
-    if (m->json != NULL)
-        fclose(m->json);
+    log_sink_fini(&m->sink);
     /* A process that ends at once may do so before `runtime start` has returned: deleting
      * the runtime's state under it would fail that start. */
     pthread_mutex_lock(&m->pc->mu);
@@ -749,6 +739,7 @@ proc_start_with(struct engine *eng, struct container *c, const struct process_wr
     struct monitor *m = NULL;
     pthread_t t;
     pthread_attr_t attr;
+    struct err *log_err = NULL;
 
     struct oci_joins joins = {0}; /* PidMode / IpcMode "container:": found at each start */
     if (ensure_rootfs(eng, c, pc, err) < 0 || oci_joins_resolve(eng, c, &joins, err) < 0 ||
@@ -849,8 +840,13 @@ proc_start_with(struct engine *eng, struct container *c, const struct process_wr
         m->n_out = 2;
         pout[0] = perr[0] = -1;
     }
+    log_sink_init(&m->sink, c);
     json_path = xasprintf("%s/%s-json.log", pc->cdir, c->id);
-    m->json = wrap == NULL ? fopen(json_path, "ae") : NULL; /* wrapped: the agent driver's */
+    if (wrap == NULL && log_sink_open(&m->sink, json_path, &log_err) < 0) {
+        /* The output is still logged, in memory only (engine/logbuf.h). */
+        LOG_WARN("container %.12s: json-file log: %s", c->id, log_err->msg);
+        err_clear(&log_err);
+    }
 
     pthread_mutex_lock(&pc->mu);
     pc->pid = pid;

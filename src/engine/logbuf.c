@@ -1,5 +1,6 @@
 #include "engine/logbuf.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,11 +9,20 @@
 
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "engine/logfile.h"
 
+/*
+ * A reader is in memory (next_seq: the entry it reads next) or in the file (cur.off: the line
+ * it reads next). file_off is, in memory, where the next entry's line begins: where a reader
+ * that falls behind goes on in the file.
+ */
 struct logbuf_reader {
     struct logbuf *lb;
     struct logbuf_reader *next;
     uint64_t next_seq;
+    uint64_t file_off;
+    bool in_file;
+    struct logfile_cursor cur;
     int efd;
     bool signaled; /* efd is readable: appends need not write it again (under lb->lock) */
 };
@@ -24,6 +34,8 @@ struct logbuf {
     size_t cap, head, count;   /* head: index of the oldest */
     size_t bytes, max_bytes;
     uint64_t next_seq; /* seq of the next appended entry; starts at 1 */
+    int file_fd;       /* the json-file, read-only, or -1 */
+    uint64_t file_end; /* where the last added entry's line ends */
     bool closed;
     struct logbuf_reader *readers;
 };
@@ -36,6 +48,7 @@ logbuf_new(size_t max_bytes)
     lb->refs = 1;
     lb->max_bytes = max_bytes;
     lb->next_seq = 1;
+    lb->file_fd = -1;
     return lb;
 }
 
@@ -50,6 +63,8 @@ logbuf_unref(struct logbuf *lb)
     for (size_t i = 0; i < lb->count; i++)
         free(lb->entries[(lb->head + i) % lb->cap].data);
     free(lb->entries);
+    if (lb->file_fd >= 0)
+        close(lb->file_fd);
     pthread_mutex_destroy(&lb->lock);
     free(lb);
 }
@@ -86,9 +101,9 @@ drop_oldest(struct logbuf *lb)
 }
 
 void
-logbuf_append(struct logbuf *lb, int stream, const char *data, size_t len)
+logbuf_add(struct logbuf *lb, const struct log_entry *in)
 {
-    if (len == 0)
+    if (in->len == 0)
         return;
     pthread_mutex_lock(&lb->lock);
     if (lb->count == lb->cap) {
@@ -102,18 +117,41 @@ logbuf_append(struct logbuf *lb, int stream, const char *data, size_t len)
         lb->head = 0;
     }
     struct log_entry *e = &lb->entries[(lb->head + lb->count) % lb->cap];
-    e->stream = stream;
-    e->time_ns = time_now_ns();
+    *e = *in;
     e->seq = lb->next_seq++;
-    e->len = len;
-    e->data = xmalloc(len);
-    memcpy(e->data, data, len);
+    e->data = xmalloc(in->len);
+    memcpy(e->data, in->data, in->len);
+    if (e->file_len == 0 || e->file_off < lb->file_end)
+        e->file_len = 0, e->file_off = lb->file_end; /* not in the file */
+    lb->file_end = e->file_off + e->file_len;
     lb->count++;
-    lb->bytes += len;
+    lb->bytes += in->len;
     while (lb->bytes > lb->max_bytes && lb->count > 1)
         drop_oldest(lb);
     wake_readers(lb);
     pthread_mutex_unlock(&lb->lock);
+}
+
+void
+logbuf_append(struct logbuf *lb, int stream, const char *data, size_t len)
+{
+    struct log_entry e = {.stream = stream, .time_ns = time_now_ns(), .len = len};
+    e.data = (char *)data; /* copied by logbuf_add */
+    logbuf_add(lb, &e);
+}
+
+int
+logbuf_set_file(struct logbuf *lb, const char *path, struct err **err)
+{
+    pthread_mutex_lock(&lb->lock);
+    int rc = 0;
+    if (lb->file_fd < 0) {
+        lb->file_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (lb->file_fd < 0)
+            rc = err_errno(err, "open %s", path);
+    }
+    pthread_mutex_unlock(&lb->lock);
+    return rc;
 }
 
 static void
@@ -137,10 +175,42 @@ logbuf_reopen(struct logbuf *lb)
     set_closed(lb, false);
 }
 
+/* Where the entries no longer in memory end in the file. Lock held. */
+static uint64_t
+history_end(const struct logbuf *lb)
+{
+    return lb->count ? lb->entries[lb->head].file_off : lb->file_end;
+}
+
+static const struct log_entry *
+entry_at(const struct logbuf *lb, size_t i)
+{
+    return &lb->entries[(lb->head + i) % lb->cap];
+}
+
+/* Puts r in memory at the entry n from the newest (0: the next one to come). Lock held. */
+static void
+read_memory_from(struct logbuf_reader *r, size_t n)
+{
+    struct logbuf *lb = r->lb;
+    r->in_file = false;
+    r->next_seq = lb->next_seq - n;
+    r->file_off = n ? entry_at(lb, lb->count - n)->file_off : lb->file_end;
+}
+
+/* Puts r in the file at off. Lock held, lb->file_fd open. */
+static void
+read_file_from(struct logbuf_reader *r, uint64_t off)
+{
+    r->in_file = true;
+    logfile_cursor_seek(&r->cur, r->lb->file_fd, off);
+}
+
 struct logbuf_reader *
 logbuf_reader_new(struct logbuf *lb, long tail)
 {
     struct logbuf_reader *r = xcalloc(1, sizeof(*r));
+    logfile_cursor_init(&r->cur);
     r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (r->efd < 0) {
         free(r);
@@ -149,10 +219,24 @@ logbuf_reader_new(struct logbuf *lb, long tail)
     pthread_mutex_lock(&lb->lock);
     lb->refs++;
     r->lb = lb;
-    uint64_t oldest = lb->count ? lb->entries[lb->head].seq : lb->next_seq;
-    r->next_seq = oldest;
-    if (tail >= 0 && (size_t)tail < lb->count)
-        r->next_seq = lb->next_seq - (uint64_t)tail;
+    bool file = lb->file_fd >= 0 && history_end(lb) > 0;
+    if (tail >= 0 && (size_t)tail <= lb->count) {
+        read_memory_from(r, (size_t)tail);
+    } else if (!file) {
+        read_memory_from(r, lb->count);
+    } else if (tail < 0) {
+        read_file_from(r, 0);
+    } else {
+        /* The rest of the tail is in the file, before the memory's part: read backwards,
+         * unlocked (the file's bytes before history_end never change). */
+        int fd = lb->file_fd;
+        uint64_t end = history_end(lb);
+        size_t more = (size_t)tail - lb->count;
+        pthread_mutex_unlock(&lb->lock);
+        uint64_t off = logfile_lines_back(fd, end, more);
+        pthread_mutex_lock(&lb->lock);
+        read_file_from(r, off);
+    }
     r->next = lb->readers;
     lb->readers = r;
     uint64_t one = 1;
@@ -177,9 +261,48 @@ logbuf_reader_free(struct logbuf_reader *r)
         }
     }
     pthread_mutex_unlock(&lb->lock);
+    logfile_cursor_fini(&r->cur);
     close(r->efd);
     free(r);
     logbuf_unref(lb);
+}
+
+/* The next entry from memory, moving r to the file if what it needs was dropped. 1 got, 0 none
+ * now, -1 r is in the file now. Lock held. */
+static int
+next_in_memory(struct logbuf_reader *r, struct log_entry *out)
+{
+    struct logbuf *lb = r->lb;
+    uint64_t oldest = lb->count ? entry_at(lb, 0)->seq : lb->next_seq;
+    if (r->next_seq < oldest) {
+        if (lb->file_fd >= 0) {
+            read_file_from(r, r->file_off);
+            return -1;
+        }
+        r->next_seq = oldest; /* no file: what was dropped is gone */
+    }
+    if (r->next_seq >= lb->next_seq)
+        return 0;
+    const struct log_entry *e = entry_at(lb, (size_t)(r->next_seq - oldest));
+    *out = *e;
+    out->data = xmalloc(e->len);
+    memcpy(out->data, e->data, e->len);
+    r->next_seq++;
+    r->file_off = e->file_off + e->file_len;
+    return 1;
+}
+
+/* Back in memory where the file's part ends: at the first entry whose line is at or after r's
+ * offset. Lock held. */
+static void
+leave_file(struct logbuf_reader *r)
+{
+    struct logbuf *lb = r->lb;
+    size_t i = 0;
+    while (i < lb->count && entry_at(lb, i)->file_off < r->cur.off)
+        i++;
+    read_memory_from(r, lb->count - i);
+    r->file_off = r->cur.off;
 }
 
 bool
@@ -188,18 +311,26 @@ logbuf_reader_next(struct logbuf_reader *r, struct log_entry *out)
     struct logbuf *lb = r->lb;
     bool got = false;
     pthread_mutex_lock(&lb->lock);
-    if (lb->count > 0) {
-        uint64_t oldest = lb->entries[lb->head].seq;
-        if (r->next_seq < oldest)
-            r->next_seq = oldest;
-        if (r->next_seq < lb->next_seq) {
-            const struct log_entry *e = &lb->entries[(lb->head + (r->next_seq - oldest)) % lb->cap];
-            *out = *e;
-            out->data = xmalloc(e->len);
-            memcpy(out->data, e->data, e->len);
-            r->next_seq++;
-            got = true;
+    for (;;) {
+        if (!r->in_file) {
+            int rc = next_in_memory(r, out);
+            if (rc >= 0) {
+                got = rc == 1;
+                break;
+            }
         }
+        uint64_t end = history_end(lb);
+        if (r->cur.off >= end) {
+            leave_file(r);
+            continue;
+        }
+        pthread_mutex_unlock(&lb->lock);
+        int rc = logfile_cursor_next(&r->cur, end, out);
+        if (rc > 0)
+            return true;
+        pthread_mutex_lock(&lb->lock);
+        if (rc < 0)
+            r->cur.off = end; /* an unreadable file: what is left of it is lost */
     }
     if (!got && r->signaled) {
         /* Nothing left: the caller waits on efd next, so it must be readable again only after
@@ -223,7 +354,7 @@ bool
 logbuf_reader_at_end(struct logbuf_reader *r)
 {
     pthread_mutex_lock(&r->lb->lock);
-    bool end = r->lb->closed && r->next_seq >= r->lb->next_seq;
+    bool end = r->lb->closed && !r->in_file && r->next_seq >= r->lb->next_seq;
     pthread_mutex_unlock(&r->lb->lock);
     return end;
 }

@@ -1,11 +1,170 @@
 #include "../cmocka_prelude.h"
 
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/fsutil.h"
 #include "engine/logbuf.h"
+#include "engine/logfile.h"
+
+/* What driver/logsink.c does: each entry's line written to the json-file, then the entry added
+ * with the line's place (or, in_file false, added as a failed write leaves it). */
+struct writer {
+    struct logbuf *lb;
+    char path[64];
+    int fd;
+    uint64_t off;
+    int n; /* entries written */
+};
+
+static void
+writer_open(struct writer *w, size_t cap)
+{
+    strcpy(w->path, "/tmp/test_logbuf_XXXXXX");
+    w->fd = mkstemp(w->path);
+    assert_true(w->fd >= 0);
+    w->lb = logbuf_new(cap);
+    w->off = 0;
+    w->n = 0;
+    assert_int_equal(logbuf_set_file(w->lb, w->path, NULL), 0);
+}
+
+static void
+writer_close(struct writer *w)
+{
+    close(w->fd);
+    unlink(w->path);
+    logbuf_free(w->lb);
+}
+
+static void
+write_entries(struct writer *w, int count, bool in_file)
+{
+    for (int i = 0; i < count; i++, w->n++) {
+        char text[32];
+        int len = snprintf(text, sizeof(text), "entry %d\n", w->n);
+        struct logfile_text t = {0};
+        assert_true(
+            logfile_format_line(&t, 1 + w->n % 2, text, (size_t)len, "2024-01-02T03:04:05Z"));
+        struct log_entry e = {
+            .stream = 1 + w->n % 2, .time_ns = 1, .len = (size_t)len, .data = text};
+        if (in_file) {
+            assert_int_equal(fsutil_write_all(w->fd, t.data, t.len), 0);
+            e.file_off = w->off;
+            e.file_len = t.len;
+            w->off += t.len;
+        }
+        logbuf_add(w->lb, &e);
+        logfile_text_fini(&t);
+    }
+}
+
+/* Reads n entries from r, expecting "entry <first>", "entry <first+1>"... */
+static void
+expect_entries(struct logbuf_reader *r, int first, int n)
+{
+    struct log_entry e;
+    for (int i = first; i < first + n; i++) {
+        char want[32];
+        int len = snprintf(want, sizeof(want), "entry %d\n", i);
+        assert_true(logbuf_reader_next(r, &e));
+        assert_int_equal(e.len, len);
+        assert_memory_equal(e.data, want, e.len);
+        assert_int_equal(e.stream, 1 + i % 2);
+        free(e.data);
+    }
+}
+
+/* Reads the n entries from first and expects no more now. */
+static void
+expect_all(struct logbuf_reader *r, int first, int n)
+{
+    expect_entries(r, first, n);
+    struct log_entry e;
+    assert_false(logbuf_reader_next(r, &e));
+}
+
+static void
+test_history_from_the_file(void **state)
+{
+    (void)state;
+    struct writer w;
+    writer_open(&w, 64); /* memory keeps the last 6 entries */
+    write_entries(&w, 1000, true);
+    struct logbuf_reader *all = logbuf_reader_new(w.lb, -1);
+    expect_all(all, 0, 1000);
+    struct logbuf_reader *in_memory = logbuf_reader_new(w.lb, 5);
+    expect_all(in_memory, 995, 5);
+    struct logbuf_reader *tail = logbuf_reader_new(w.lb, 700);
+    expect_all(tail, 300, 700);
+    struct logbuf_reader *more = logbuf_reader_new(w.lb, 5000);
+    expect_all(more, 0, 1000);
+    /* the readers go on with what comes */
+    write_entries(&w, 3, true);
+    expect_all(all, 1000, 3);
+    expect_all(tail, 1000, 3);
+    logbuf_reader_free(all);
+    logbuf_reader_free(in_memory);
+    logbuf_reader_free(tail);
+    logbuf_reader_free(more);
+    writer_close(&w);
+}
+
+static void
+test_follower_behind_goes_on_in_the_file(void **state)
+{
+    (void)state;
+    struct writer w;
+    writer_open(&w, 64);
+    struct logbuf_reader *r = logbuf_reader_new(w.lb, 0);
+    write_entries(&w, 10, true);
+    struct log_entry e;
+    for (int i = 0; i < 3; i++) {
+        assert_true(logbuf_reader_next(r, &e));
+        free(e.data);
+    }
+    /* far more than memory holds is written while the reader waits */
+    write_entries(&w, 2000, true);
+    expect_all(r, 3, 2007);
+    /* behind again, and again in the file; and the container removed meanwhile */
+    write_entries(&w, 500, true);
+    unlink(w.path);
+    logbuf_close(w.lb);
+    assert_false(logbuf_reader_at_end(r));
+    expect_all(r, 2010, 500);
+    assert_true(logbuf_reader_at_end(r));
+    logbuf_reader_free(r);
+    writer_close(&w);
+}
+
+static void
+test_entries_the_file_missed(void **state)
+{
+    (void)state;
+    struct writer w;
+    writer_open(&w, 1 << 20);
+    write_entries(&w, 5, true);
+    write_entries(&w, 3, false); /* the disk was full */
+    write_entries(&w, 5, true);
+    struct logbuf_reader *r = logbuf_reader_new(w.lb, -1);
+    expect_all(r, 0, 13); /* all in memory */
+    logbuf_reader_free(r);
+    writer_close(&w);
+
+    /* memory keeps the last 2: history is what the file has, then memory, each entry once */
+    writer_open(&w, 20);
+    write_entries(&w, 5, true);
+    write_entries(&w, 3, false);
+    write_entries(&w, 5, true);
+    r = logbuf_reader_new(w.lb, -1);
+    expect_entries(r, 0, 5);
+    expect_all(r, 8, 5);
+    logbuf_reader_free(r);
+    writer_close(&w);
+}
 
 static void
 test_read_tail_follow_close(void **state)
@@ -72,6 +231,9 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_tail_follow_close),
         cmocka_unit_test(test_byte_cap_drops_oldest),
+        cmocka_unit_test(test_history_from_the_file),
+        cmocka_unit_test(test_follower_behind_goes_on_in_the_file),
+        cmocka_unit_test(test_entries_the_file_missed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
