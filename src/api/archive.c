@@ -75,15 +75,21 @@ root_of(struct api *api, struct container *c, struct err **err)
     return engine_container_root(api->eng, c->id, id, err);
 }
 
+/* Stats path in c through the driver, or in root_path when it has no archive callbacks or
+ * declines; *in_root (may be NULL) tells which. */
 static int
 stat_in(struct api *api, struct container *c, const char *path, struct tarfs_stat *st,
-        struct err **err)
+        bool *in_root, struct err **err)
 {
+    if (in_root != NULL)
+        *in_root = false;
     if (c->driver->archive_stat != NULL) {
         int rc = c->driver->archive_stat(api->eng, c, path, st, err);
         if (!use_root(rc, err))
             return rc;
     }
+    if (in_root != NULL)
+        *in_root = true;
     char *root = root_of(api, c, err);
     int rc = root != NULL ? tarfs_stat(root, path, st, err) : -1;
     free(root);
@@ -109,7 +115,7 @@ api_archive_head(struct http_request *req, void *app)
     if (c == NULL)
         return api_error_response(&err);
     struct tarfs_stat st;
-    int rc = stat_in(app, c, path, &st, &err);
+    int rc = stat_in(app, c, path, &st, NULL, &err);
     container_unref(c);
     if (rc < 0)
         return not_found_in(&err, path, http_param(req, "id"));
@@ -247,25 +253,12 @@ api_archive_get(struct http_request *req, void *app)
     if (c == NULL)
         return api_error_response(&err);
     struct tarfs_stat st;
-    bool root = c->driver->archive_get == NULL;
-    if (!root) {
-        int rc = c->driver->archive_stat(api->eng, c, path, &st, &err);
-        root = use_root(rc, &err);
-        if (rc < 0 && !root) {
-            container_unref(c);
-            return not_found_in(&err, path, http_param(req, "id"));
-        }
+    bool root;
+    if (stat_in(api, c, path, &st, &root, &err) < 0) {
+        container_unref(c);
+        return not_found_in(&err, path, http_param(req, "id"));
     }
-    if (root) {
-        char *dir = root_of(api, c, &err);
-        int rc = dir != NULL ? tarfs_stat(dir, path, &st, &err) : -1;
-        free(dir);
-        if (rc < 0) {
-            container_unref(c);
-            return not_found_in(&err, path, http_param(req, "id"));
-        }
-    }
-    return tar_response(api, c, path, root, &st);
+    return tar_response(api, c, path, root || c->driver->archive_get == NULL, &st);
 }
 
 /* The owner docker cp -a (copyUIDGID) gives every entry: the container's Config.User resolved

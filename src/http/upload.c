@@ -12,7 +12,10 @@ struct http_upload {
     pthread_cond_t changed; /* data, room, or an end: both sides wait on it */
     char *ring;
     size_t cap, head, used; /* data is ring[head .. head + used) modulo cap */
+    size_t batch;           /* a reader waits for this much (or the end) before it wakes */
+    size_t want;            /* what the waiting reader waits for (at most batch) */
     bool ended, aborted, reader_done;
+    bool writer_waits, reader_waits; /* a wake-up is owed only to a side that waits */
 };
 
 struct http_upload *
@@ -23,6 +26,7 @@ http_upload_new(size_t cap)
     pthread_cond_init(&u->changed, NULL);
     u->ring = xmalloc(cap);
     u->cap = cap;
+    u->batch = cap / 4 > 0 ? cap / 4 : 1;
     return u;
 }
 
@@ -43,7 +47,9 @@ http_upload_write(struct http_upload *u, const char *data, size_t len)
     pthread_mutex_lock(&u->lock);
     while (len > 0 && !u->reader_done && !u->aborted) {
         if (u->used == u->cap) {
+            u->writer_waits = true;
             pthread_cond_wait(&u->changed, &u->lock);
+            u->writer_waits = false;
             continue;
         }
         size_t tail = (u->head + u->used) % u->cap;
@@ -56,7 +62,9 @@ http_upload_write(struct http_upload *u, const char *data, size_t len)
         u->used += n;
         data += n;
         len -= n;
-        pthread_cond_broadcast(&u->changed);
+        /* Wake the reader for a batch rather than for every piece: fewer switches. */
+        if (u->reader_waits && u->used >= u->want)
+            pthread_cond_broadcast(&u->changed);
     }
     pthread_mutex_unlock(&u->lock);
 }
@@ -87,8 +95,12 @@ ssize_t
 http_upload_read(struct http_upload *u, void *buf, size_t len)
 {
     pthread_mutex_lock(&u->lock);
-    while (u->used == 0 && !u->ended && !u->aborted)
+    u->want = len < u->batch ? len : u->batch;
+    while (u->used < u->want && !u->ended && !u->aborted) {
+        u->reader_waits = true;
         pthread_cond_wait(&u->changed, &u->lock);
+        u->reader_waits = false;
+    }
     ssize_t rc;
     if (u->aborted) {
         errno = ECONNABORTED;
@@ -101,7 +113,8 @@ http_upload_read(struct http_upload *u, void *buf, size_t len)
         u->head = (u->head + n) % u->cap;
         u->used -= n;
         rc = (ssize_t)n;
-        pthread_cond_broadcast(&u->changed);
+        if (u->writer_waits)
+            pthread_cond_broadcast(&u->changed);
     }
     pthread_mutex_unlock(&u->lock);
     return rc;

@@ -30,8 +30,9 @@ void http_upload_end(struct http_upload *u);
 /* The body will not be complete: the reader's reads fail (-1, errno ECONNABORTED). */
 void http_upload_abort(struct http_upload *u);
 
-/* Reader side (the handler's thread). Up to len bytes into buf, blocking until there are some:
- * the count, 0 at the end of the body, -1 with errno ECONNABORTED when it was aborted. */
+/* Reader side (the handler's thread). Up to len bytes into buf, blocking until a quarter of the
+ * buffer (or len, or what is left before the end) is there: the count, 0 at the end of the
+ * body, -1 with errno ECONNABORTED when it was aborted. */
 ssize_t http_upload_read(struct http_upload *u, void *buf, size_t len);
 /* The reader wants no more: the writer drops the rest. */
 void http_upload_reader_done(struct http_upload *u);

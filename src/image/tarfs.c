@@ -609,6 +609,9 @@ write_tar(const char *root, const char *path, const char *top, int fd, struct er
     id_names_load(&o.groups, root, "/etc/group");
     o.chunk = xmalloc(CHUNK);
     archive_write_set_format_pax_restricted(o.w);
+    /* Writes of 64 KiB rather than libarchive's 10 KiB (a pipe to a client is the usual fd);
+     * the last one is not padded, so the bytes are the same. */
+    archive_write_set_bytes_per_block(o.w, CHUNK);
     archive_write_set_bytes_in_last_block(o.w, 1);
     o.links = archive_entry_linkresolver_new();
     archive_entry_linkresolver_set_strategy(o.links, archive_format(o.w));
