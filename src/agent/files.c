@@ -14,8 +14,6 @@
 #include "base/xalloc.h"
 #include "image/tarfs.h"
 
-enum { PUT_MAX = 1 << 30 }; /* the tar of one archive put, held by its child */
-
 json_t *
 files_stat(struct agent *a, const char *path, struct err **err)
 {
@@ -101,30 +99,23 @@ files_get(struct agent *a, struct asess *s, const char *path, struct err **err)
     return 0;
 }
 
-/* In the child: the whole tar from fd (bounded), then the extraction. */
+static ssize_t
+fd_read(void *ctx, void *buf, size_t len)
+{
+    for (;;) {
+        ssize_t n = read(*(int *)ctx, buf, len);
+        if (n >= 0 || errno != EINTR)
+            return n;
+    }
+}
+
+/* In the child: the extraction of the tar read from fd as it comes. When it fails early, the
+ * rest of the upload is dropped by the session (its writes to the pipe fail). */
 static int
 put_child(struct agent *a, const char *path, bool no_overwrite, const struct tarfs_owner *owner,
           int fd, struct err **err)
 {
-    size_t len = 0, alloc = 1 << 20;
-    char *data = xmalloc(alloc);
-    for (;;) {
-        if (len == alloc) {
-            if (alloc >= PUT_MAX)
-                return err_make(err, ERR_TOO_LARGE, 0, "archive larger than %d bytes", PUT_MAX);
-            alloc *= 2;
-            data = xrealloc(data, alloc);
-        }
-        ssize_t n = read(fd, data + len, alloc - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return err_errno(err, "read archive");
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    return tarfs_extract(a->o.root, path, data, len, no_overwrite, owner, err);
+    return tarfs_extract_from(a->o.root, path, fd_read, &fd, no_overwrite, owner, err);
 }
 
 int
@@ -137,7 +128,7 @@ files_put(struct agent *a, struct asess *s, const char *path, bool no_overwrite,
     /* Go's os.ModeDir and os.ModeSymlink: a link is followed inside the root by the
      * extraction, which refuses it when it does not lead to a directory. */
     if ((st.mode & (0x80000000u | 0x08000000u)) == 0)
-        return err_make(err, ERR_INVALID, ENOTDIR, "extraction point is not a directory");
+        return err_make(err, ERR_INTERNAL, ENOTDIR, "extraction point is not a directory");
     int data_fd = -1, err_fd = -1;
     pid_t pid = fork_child(s, &data_fd, true, &err_fd, err);
     if (pid < 0)

@@ -50,7 +50,7 @@ static const struct route routes[] = {
     {"POST", "/commit", api_commit, 0},
     {"HEAD", "/containers/{id}/archive", api_archive_head, 0},
     {"GET", "/containers/{id}/archive", api_archive_get, 0},
-    {"PUT", "/containers/{id}/archive", api_archive_put, ROUTE_SPOOL_BODY},
+    {"PUT", "/containers/{id}/archive", api_archive_put, ROUTE_STREAM_BODY},
     {"GET", "/containers/{id}/stats", api_container_stats, 0},
     {"POST", "/containers/prune", api_container_prune, 0},
     {"GET", "/system/df", api_system_df, 0},

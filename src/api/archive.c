@@ -1,19 +1,24 @@
 /* /containers/{id}/archive: docker cp in both directions, and the path stat (HEAD). */
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "api/api.h"
 #include "api/jsonx.h"
+#include "base/log.h"
 #include "base/xalloc.h"
 #include "driver/driver.h"
 #include "driver/ocispec.h"
 #include "engine/container.h"
 #include "engine/engine.h"
 #include "image/tarfs.h"
+
+enum { TAR_PIPE_SIZE = 1024 * 1024 };
 
 /* X-Docker-Container-Path-Stat: base64 of {"name","size","mode","mtime","linkTarget"}. */
 static char *
@@ -70,15 +75,21 @@ root_of(struct api *api, struct container *c, struct err **err)
     return engine_container_root(api->eng, c->id, id, err);
 }
 
+/* Stats path in c through the driver, or in root_path when it has no archive callbacks or
+ * declines; *in_root (may be NULL) tells which. */
 static int
 stat_in(struct api *api, struct container *c, const char *path, struct tarfs_stat *st,
-        struct err **err)
+        bool *in_root, struct err **err)
 {
+    if (in_root != NULL)
+        *in_root = false;
     if (c->driver->archive_stat != NULL) {
         int rc = c->driver->archive_stat(api->eng, c, path, st, err);
         if (!use_root(rc, err))
             return rc;
     }
+    if (in_root != NULL)
+        *in_root = true;
     char *root = root_of(api, c, err);
     int rc = root != NULL ? tarfs_stat(root, path, st, err) : -1;
     free(root);
@@ -104,13 +115,134 @@ api_archive_head(struct http_request *req, void *app)
     if (c == NULL)
         return api_error_response(&err);
     struct tarfs_stat st;
-    int rc = stat_in(app, c, path, &st, &err);
+    int rc = stat_in(app, c, path, &st, NULL, &err);
     container_unref(c);
     if (rc < 0)
         return not_found_in(&err, path, http_param(req, "id"));
     return with_stat_header(http_response_data(200, NULL, NULL, 0), &st);
 }
 
+/* ---- GET: the tar made by a thread while it is sent ---- */
+
+/* Shared by the thread writing the tar into a pipe and the response reading it. */
+struct tar_stream {
+    atomic_int refs;
+    atomic_bool failed; /* set before the writer closes the pipe */
+    int rfd;            /* the response's end (non-blocking) */
+};
+
+struct tar_job {
+    struct api *api;
+    struct container *c; /* a reference */
+    char *path;
+    bool use_root; /* tarfs on root_path rather than the driver's archive_get */
+    int wfd;
+    struct tar_stream *ts;
+};
+
+static void
+tar_stream_unref(struct tar_stream *ts)
+{
+    if (atomic_fetch_sub(&ts->refs, 1) > 1)
+        return;
+    if (ts->rfd >= 0)
+        close(ts->rfd);
+    free(ts);
+}
+
+static void
+tar_stream_close(void *ctx)
+{
+    struct tar_stream *ts = ctx;
+    close(ts->rfd); /* the writer's next write fails (EPIPE): it ends */
+    ts->rfd = -1;
+    tar_stream_unref(ts);
+}
+
+/* An error in the middle of the tar ends the response without its last chunk: the client
+ * sees a failed transfer rather than a short archive. */
+static ssize_t
+tar_stream_produce(struct http_stream *hs, void *ctx, char *buf, size_t max)
+{
+    struct tar_stream *ts = ctx;
+    ssize_t n = api_pipe_produce(hs, ts->rfd, buf, max);
+    return n == HTTP_STREAM_END && atomic_load(&ts->failed) ? HTTP_STREAM_ERROR : n;
+}
+
+static void *
+tar_job_run(void *arg)
+{
+    struct tar_job *j = arg;
+    struct api *api = j->api;
+    struct err *err = NULL;
+    struct tarfs_stat st;
+    int rc;
+    if (j->use_root) {
+        char *root = root_of(api, j->c, &err);
+        rc = root != NULL ? tarfs_create(root, j->path, j->wfd, &err) : -1;
+        free(root);
+    } else {
+        rc = j->c->driver->archive_get(api->eng, j->c, j->path, j->wfd, &st, &err);
+    }
+    if (rc < 0) {
+        LOG_DEBUG("archive %s of %.12s: %s", j->path, j->c->id, err ? err->msg : "failed");
+        err_clear(&err);
+        atomic_store(&j->ts->failed, true);
+    }
+    close(j->wfd);
+    tar_stream_unref(j->ts);
+    container_unref(j->c);
+    free(j->path);
+    free(j);
+    engine_job_end(api->eng);
+    return NULL;
+}
+
+/* A 200 streaming the tar of path in c (the reference is taken) from a thread of its own. */
+static struct http_response *
+tar_response(struct api *api, struct container *c, const char *path, bool use_root,
+             const struct tarfs_stat *st)
+{
+    struct err *err = NULL;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        container_unref(c);
+        err_errno(&err, "pipe");
+        return api_error_response(&err);
+    }
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    fcntl(p[1], F_SETPIPE_SZ, TAR_PIPE_SIZE); /* fewer wake-ups; the default works too */
+    struct tar_stream *ts = xcalloc(1, sizeof(*ts));
+    atomic_init(&ts->refs, 2);
+    ts->rfd = p[0];
+    struct tar_job *j = xcalloc(1, sizeof(*j));
+    *j = (struct tar_job){
+        .api = api, .c = c, .path = xstrdup(path), .use_root = use_root, .wfd = p[1], .ts = ts};
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    engine_job_begin(api->eng);
+    int rc = pthread_create(&t, &attr, tar_job_run, j);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        engine_job_end(api->eng);
+        ts->refs = 1;
+        tar_stream_close(ts);
+        close(p[1]);
+        container_unref(c);
+        free(j->path);
+        free(j);
+        err_make(&err, ERR_INTERNAL, rc, "cannot start the archive");
+        return api_error_response(&err);
+    }
+    struct http_response *r =
+        http_response_stream(200, "application/x-tar", tar_stream_produce, ts, tar_stream_close);
+    return with_stat_header(r, st);
+}
+
+/* docker cp from a container: the stat (for the header, and 404 before anything is sent), then
+ * the tar, made while it is sent, as dockerd does. */
 struct http_response *
 api_archive_get(struct http_request *req, void *app)
 {
@@ -121,31 +253,12 @@ api_archive_get(struct http_request *req, void *app)
     if (c == NULL)
         return api_error_response(&err);
     struct tarfs_stat st;
-    int fd = api_tmpfile(api, &err);
-    int rc = fd < 0 ? -1 : 0;
-    bool done = false;
-    if (rc == 0 && c->driver->archive_get != NULL) {
-        rc = c->driver->archive_get(api->eng, c, path, fd, &st, &err);
-        done = !use_root(rc, &err);
-        if (!done)
-            rc = ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0
-                     ? 0
-                     : err_make(&err, ERR_INTERNAL, errno, "archive spool");
-    }
-    if (rc == 0 && !done) {
-        char *root = root_of(api, c, &err);
-        rc = root != NULL ? tarfs_stat(root, path, &st, &err) : -1;
-        if (rc == 0)
-            rc = tarfs_create(root, path, fd, &err);
-        free(root);
-    }
-    container_unref(c);
-    if (rc < 0) {
-        if (fd >= 0)
-            close(fd);
+    bool root;
+    if (stat_in(api, c, path, &st, &root, &err) < 0) {
+        container_unref(c);
         return not_found_in(&err, path, http_param(req, "id"));
     }
-    return with_stat_header(api_file_response(fd, "application/x-tar"), &st);
+    return tar_response(api, c, path, root || c->driver->archive_get == NULL, &st);
 }
 
 /* The owner docker cp -a (copyUIDGID) gives every entry: the container's Config.User resolved
@@ -172,6 +285,24 @@ copy_owner(struct api *api, struct container *c, struct tarfs_owner *out, bool *
     return 0;
 }
 
+/* The request body as the extraction's reader; n counts what was read. */
+struct body_reader {
+    struct http_request *req;
+    size_t n;
+};
+
+static ssize_t
+body_read(void *ctx, void *buf, size_t len)
+{
+    struct body_reader *b = ctx;
+    ssize_t n = http_request_read(b->req, buf, len);
+    if (n > 0)
+        b->n += (size_t)n;
+    return n;
+}
+
+/* docker cp into a container: the body is extracted as it arrives (ROUTE_STREAM_BODY); an
+ * error found on the way is answered once the client has sent the rest. */
 struct http_response *
 api_archive_put(struct http_request *req, void *app)
 {
@@ -187,27 +318,26 @@ api_archive_put(struct http_request *req, void *app)
         return api_error_response(&err);
     struct tarfs_owner owner;
     bool forced = false;
-    const void *data;
-    size_t len;
-    http_request_body(req, &data, &len);
     if (copy_uid && copy_owner(api, c, &owner, &forced, &err) < 0) {
         container_unref(c);
         return api_error_response(&err);
     }
+    struct body_reader body = {.req = req};
     int rc = 0;
     bool done = false;
-    if (rc == 0 && c->driver->archive_put != NULL) {
-        rc = c->driver->archive_put(api->eng, c, path, data, len, no_overwrite,
+    if (c->driver->archive_put != NULL) {
+        rc = c->driver->archive_put(api->eng, c, path, body_read, &body, no_overwrite,
                                     forced ? &owner : NULL, &err);
-        done = !use_root(rc, &err);
+        /* root_path serves when the driver declines before reading anything */
+        done = body.n > 0 || !use_root(rc, &err);
         if (!done)
             rc = 0;
     }
     if (rc == 0 && !done) {
         char *root = root_of(api, c, &err);
-        rc = root != NULL
-                 ? tarfs_extract(root, path, data, len, no_overwrite, forced ? &owner : NULL, &err)
-                 : -1;
+        rc = root != NULL ? tarfs_extract_from(root, path, body_read, &body, no_overwrite,
+                                               forced ? &owner : NULL, &err)
+                          : -1;
         free(root);
     }
     container_unref(c);

@@ -1108,25 +1108,23 @@ agent_archive_get(struct engine *eng, struct container *c, const char *path, int
     return rc;
 }
 
+/* The agent client's reader type over the driver's (which differ by a char *). */
 struct put_src {
-    const char *data;
-    size_t len, off;
+    ssize_t (*read)(void *ctx, void *buf, size_t len);
+    void *ctx;
 };
 
 static ssize_t
 put_read(void *ctx, char *buf, size_t len)
 {
     struct put_src *s = ctx;
-    size_t n = s->len - s->off < len ? s->len - s->off : len;
-    memcpy(buf, s->data + s->off, n);
-    s->off += n;
-    return (ssize_t)n;
+    return s->read(s->ctx, buf, len);
 }
 
 static int
-agent_archive_put(struct engine *eng, struct container *c, const char *path, const void *data,
-                  size_t len, bool no_overwrite_dir_non_dir, const struct tarfs_owner *owner,
-                  struct err **err)
+agent_archive_put(struct engine *eng, struct container *c, const char *path,
+                  ssize_t (*read)(void *ctx, void *buf, size_t len), void *read_ctx,
+                  bool no_overwrite_dir_non_dir, const struct tarfs_owner *owner, struct err **err)
 {
     struct agent_client *client = files_client(eng, c, err);
     if (client == NULL)
@@ -1135,7 +1133,7 @@ agent_archive_put(struct engine *eng, struct container *c, const char *path, con
                                .chown = owner != NULL,
                                .uid = owner ? owner->uid : 0,
                                .gid = owner ? owner->gid : 0};
-    struct put_src src = {.data = data, .len = len};
+    struct put_src src = {.read = read, .ctx = read_ctx};
     int rc = agent_client_archive_put(client, path, &o, put_read, &src, err);
     agent_client_unref(client);
     return rc;

@@ -69,14 +69,16 @@ struct driver {
     int (*root_path)(struct engine *eng, struct container *c, char **out, struct err **err);
     /* docker cp where the files are not on this host (an agent's container). Each is NULL in
      * drivers whose root_path serves docker cp; when set, they are asked first and may answer
-     * ERR_UNSUPPORTED to fall back to root_path. Same semantics as tarfs_stat, tarfs_create
-     * (the tar written to out_fd, *st filled) and tarfs_extract. ERR_NOT_FOUND: no such path. */
+     * ERR_UNSUPPORTED to fall back to root_path (archive_put: before its first read). Same
+     * semantics as tarfs_stat, tarfs_create (the tar written to out_fd, *st filled) and
+     * tarfs_extract_from (the tar read with read, as it comes). ERR_NOT_FOUND: no such path. */
     int (*archive_stat)(struct engine *eng, struct container *c, const char *path,
                         struct tarfs_stat *out, struct err **err);
     int (*archive_get)(struct engine *eng, struct container *c, const char *path, int out_fd,
                        struct tarfs_stat *st, struct err **err);
-    int (*archive_put)(struct engine *eng, struct container *c, const char *path, const void *data,
-                       size_t len, bool no_overwrite_dir_non_dir, const struct tarfs_owner *owner,
+    int (*archive_put)(struct engine *eng, struct container *c, const char *path,
+                       ssize_t (*read)(void *ctx, void *buf, size_t len), void *read_ctx,
+                       bool no_overwrite_dir_non_dir, const struct tarfs_owner *owner,
                        struct err **err);
     /* Input for the container's stdin from an attached client (OpenStdin containers); close:
      * the client half-closed its input and the container was created with StdinOnce. NULL:

@@ -9,6 +9,7 @@
 
 #include "base/strv.h"
 #include "base/xalloc.h"
+#include "http/upload.h"
 
 const char *
 http_param(const struct http_request *req, const char *name)
@@ -115,6 +116,16 @@ http_request_body(const struct http_request *req, const void **data, size_t *len
         *data = req->body.data ? req->body.data : "";
         *len = req->body.len;
     }
+}
+
+ssize_t
+http_request_read(struct http_request *req, void *buf, size_t len)
+{
+    if (req->upload == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    return http_upload_read(req->upload, buf, len);
 }
 
 int

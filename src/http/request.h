@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "base/buf.h"
 #include "base/err.h"
@@ -19,6 +20,7 @@
 
 struct MHD_Connection;
 struct http_server;
+struct http_upload;
 
 struct http_request {
     struct MHD_Connection *conn;
@@ -32,8 +34,9 @@ struct http_request {
     struct route_params params;
     struct buf body;
     bool body_too_large;
-    int spool_fd; /* ROUTE_SPOOL_BODY: the unlinked file holding the body, or -1 */
-    size_t spool_len;
+    int spool_fd;               /* ROUTE_SPOOL_BODY: the unlinked file holding the body, or -1 */
+    size_t spool_len;           /* bytes spooled, or streamed (ROUTE_STREAM_BODY) */
+    struct http_upload *upload; /* ROUTE_STREAM_BODY: the body on its way to the handler */
     int spool_errno; /* a write to the spool file failed (ENOSPC, EIO): answered with 500 */
     void *spool_map;
 };
@@ -63,6 +66,10 @@ int http_parse_int(const char *name, const char *v, int64_t def, int64_t min, in
                    int64_t *out, struct err **err);
 /* The request body, buffered or spooled (mapped read-only): valid until the response is sent. */
 void http_request_body(const struct http_request *req, const void **data, size_t *len);
+/* ROUTE_STREAM_BODY: the next bytes of the body, as they arrive (blocks): the count, 0 at the
+ * end of the body, -1 with errno when it will not come whole (ECONNABORTED: the client left,
+ * the body is over the cap, or the server stops; EINVAL: not a streamed route). */
+ssize_t http_request_read(struct http_request *req, void *buf, size_t len);
 /* The connected socket of the request, for waiting on the client's hang-up. */
 int http_request_client_fd(const struct http_request *req);
 /* True when the client asked to upgrade the connection (Connection: Upgrade, Upgrade: tcp). */

@@ -25,6 +25,10 @@ enum {
     /* The body (an archive) is written to an unlinked temporary file instead of memory, up to
      * the server's spool cap; the handler reads it with http_request_body. */
     ROUTE_SPOOL_BODY = 1,
+    /* The handler runs as soon as the headers are in, in a thread of its own, and reads the
+     * body as it arrives with http_request_read (up to the spool cap); its response is sent
+     * once the whole body has been received. It reads the query and headers before the body. */
+    ROUTE_STREAM_BODY = 2,
 };
 
 struct route {

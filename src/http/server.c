@@ -20,8 +20,14 @@
 #include "base/xalloc.h"
 #include "http/deadline.h"
 #include "http/tls.h"
+#include "http/upload.h"
 
-enum { MAX_DAEMONS = 16, STREAM_BLOCK = 64 * 1024, HIJACK_DRAIN_MS = 5000 };
+enum {
+    MAX_DAEMONS = 16,
+    STREAM_BLOCK = 64 * 1024,
+    HIJACK_DRAIN_MS = 5000,
+    UPLOAD_BUFFER = 1024 * 1024, /* a streamed body in flight between the two threads */
+};
 
 struct http_stream {
     struct http_server *srv;
@@ -53,6 +59,12 @@ struct request_state {
      * that thread may finish and free it before the request is completed. */
     struct http_hijack *pending_hijack;
     bool upgraded; /* the connection now belongs to a hijack: no header deadline any more */
+    /* ROUTE_STREAM_BODY: the handler runs in this thread from the end of the headers, reading
+     * req.upload, which the connection's thread fills; joined before the response is queued,
+     * or when the request ends otherwise (on_completed). */
+    pthread_t worker;
+    bool worker_running;
+    struct http_response *worker_response;
 };
 
 struct http_server {
@@ -309,8 +321,69 @@ route_request(struct http_server *srv, struct request_state *rs)
 static size_t
 body_cap(const struct http_server *srv, const struct http_request *req)
 {
-    return req->route && (req->route->flags & ROUTE_SPOOL_BODY) ? srv->opts.max_spool
-                                                                : srv->opts.max_body;
+    return req->route && (req->route->flags & (ROUTE_SPOOL_BODY | ROUTE_STREAM_BODY))
+               ? srv->opts.max_spool
+               : srv->opts.max_body;
+}
+
+/* ---- streamed bodies (ROUTE_STREAM_BODY) ---- */
+
+static void *
+body_worker(void *arg)
+{
+    struct request_state *rs = arg;
+    rs->worker_response = rs->req.route->handler(&rs->req, rs->req.server->app);
+    http_upload_reader_done(rs->req.upload); /* the rest of the body is drained, unread */
+    return NULL;
+}
+
+/* Starts the handler of a streamed body in its own thread; NULL, or the error to answer. */
+static struct http_response *
+body_worker_start(struct request_state *rs)
+{
+    rs->req.upload = http_upload_new(UPLOAD_BUFFER);
+    if (pthread_create(&rs->worker, NULL, body_worker, rs) != 0) {
+        http_upload_free(rs->req.upload);
+        rs->req.upload = NULL;
+        return http_response_error(500, "cannot start a thread for the request body");
+    }
+    rs->worker_running = true;
+    return NULL;
+}
+
+/* Passes a piece of a streamed body on, within the cap (past it: the handler's reads fail and
+ * the answer will be 413). */
+static void
+body_worker_feed(struct http_server *srv, struct request_state *rs, const char *data, size_t len)
+{
+    struct http_request *req = &rs->req;
+    if (req->body_too_large)
+        return;
+    if (len > srv->opts.max_spool - req->spool_len) {
+        req->body_too_large = true;
+        http_upload_abort(req->upload);
+        return;
+    }
+    req->spool_len += len;
+    http_upload_write(req->upload, data, len);
+}
+
+/* Waits for the handler (aborting its body first unless it is complete) and takes its
+ * response. */
+static struct http_response *
+body_worker_join(struct request_state *rs, bool complete)
+{
+    if (!rs->worker_running)
+        return NULL;
+    if (complete)
+        http_upload_end(rs->req.upload);
+    else
+        http_upload_abort(rs->req.upload);
+    pthread_join(rs->worker, NULL);
+    rs->worker_running = false;
+    struct http_response *r = rs->worker_response;
+    rs->worker_response = NULL;
+    return r;
 }
 
 /* Appends upload data to the spool file; false when it is over the cap or cannot be written. */
@@ -451,6 +524,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
             rs->early = NULL;
             return queue(srv, rs, r);
         }
+        if (rs->early == NULL && (rs->req.route->flags & ROUTE_STREAM_BODY))
+            rs->early = body_worker_start(rs);
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0 && rs->req.upload != NULL) {
+        body_worker_feed(srv, rs, upload_data, *upload_data_size);
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -470,6 +550,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         struct http_response *r = rs->early;
         rs->early = NULL;
         return queue(srv, rs, r);
+    }
+    if (rs->req.upload != NULL) {
+        struct http_response *r = body_worker_join(rs, !rs->req.body_too_large);
+        if (!rs->req.body_too_large)
+            return queue(srv, rs, r);
+        http_response_free(r); /* what it did with part of the body does not count */
     }
     if (rs->req.spool_errno != 0) /* a full disk is not a body over the cap */
         return queue(srv, rs,
@@ -509,6 +595,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             h->ctx_free(h->ctx);
         free(h);
     }
+    http_response_free(body_worker_join(rs, false)); /* the client left mid-body */
+    http_upload_free(rs->req.upload);
     http_response_free(rs->early);
     route_params_fini(&rs->req.params);
     buf_fini(&rs->req.body);

@@ -169,11 +169,53 @@ safe_name(const char *name)
     return true;
 }
 
+/* Where an extraction reads its archive from: the caller's reader and the block it fills. */
+struct source {
+    tarfs_read_fn read;
+    void *ctx;
+    char *block;
+    size_t total; /* bytes read so far */
+    bool failed;  /* the reader failed (not the archive) */
+    int read_errno;
+};
+
+enum { SOURCE_BLOCK = 256 * 1024 };
+
+static la_ssize_t
+source_read(struct archive *a, void *cls, const void **out)
+{
+    struct source *s = cls;
+    ssize_t n = s->read(s->ctx, s->block, SOURCE_BLOCK);
+    if (n < 0) {
+        s->failed = true;
+        s->read_errno = errno;
+        archive_set_error(a, EIO, "cannot read the archive");
+        return ARCHIVE_FATAL;
+    }
+    s->total += (size_t)n;
+    *out = s->block;
+    return n;
+}
+
+/* A malformed archive, in the words of dockerd's untar (Go's archive/tar): an archive cut short
+ * (a first block shorter than a tar header, or a header or data past the end) is "unexpected
+ * EOF", anything else an invalid header. dockerd answers both with 500. */
+static int
+archive_fail(struct archive *in, const struct source *src, struct err **err)
+{
+    if (src->failed)
+        return err_make(err, ERR_UNAVAILABLE, src->read_errno, "cannot read the archive");
+    const char *m = archive_error_string(in);
+    bool cut = src->total < 512 || (m != NULL && strncmp(m, "Truncated", 9) == 0);
+    return err_make(err, ERR_INTERNAL, EBADMSG, "Error processing tar file(exit status 1): %s",
+                    cut ? "unexpected EOF" : "archive/tar: invalid tar header");
+}
+
 /* Writes entry e of in below dest (the resolved directory path of root stands for). */
 static int
-extract_entry(struct archive *in, struct archive *out, struct archive_entry *e, const char *dest,
-              const char *path, bool no_overwrite_dir_non_dir, const struct tarfs_owner *owner,
-              struct err **err)
+extract_entry(struct archive *in, const struct source *src, struct archive *out,
+              struct archive_entry *e, const char *dest, const char *path,
+              bool no_overwrite_dir_non_dir, const struct tarfs_owner *owner, struct err **err)
 {
     cleanup_free char *name = xstrdup(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
     const char *hard = archive_entry_hardlink(e);
@@ -186,12 +228,15 @@ extract_entry(struct archive *in, struct archive *out, struct archive_entry *e, 
                         name);
     cleanup_free char *full = xasprintf("%s/%s", dest, name);
     struct stat old;
+    /* dockerd's texts and status (500: its untar fails) */
     if (no_overwrite_dir_non_dir && lstat(full, &old) == 0 &&
         S_ISDIR(old.st_mode) != (type == AE_IFDIR))
-        return err_make(err, ERR_INVALID, 0,
+        return err_make(err, ERR_INTERNAL, EEXIST,
                         S_ISDIR(old.st_mode)
-                            ? "cannot overwrite directory \"/%s\" with non-directory \"%s\""
-                            : "cannot overwrite non-directory \"/%s\" with directory \"%s\"",
+                            ? "Error processing tar file(exit status 1): cannot overwrite "
+                              "directory \"/%s\" with non-directory \"%s\""
+                            : "Error processing tar file(exit status 1): cannot overwrite "
+                              "non-directory \"/%s\" with directory \"%s\"",
                         name, path);
     archive_entry_set_pathname(e, full);
     if (hard != NULL) {
@@ -214,15 +259,15 @@ extract_entry(struct archive *in, struct archive *out, struct archive_entry *e, 
             return err_make(err, ERR_INTERNAL, 0, "write %.200s: %s", name,
                             archive_error_string(out));
     if (r != ARCHIVE_EOF)
-        return err_make(err, ERR_INVALID, 0, "invalid tar archive: %s", archive_error_string(in));
+        return archive_fail(in, src, err);
     if (archive_write_finish_entry(out) != ARCHIVE_OK)
         return err_make(err, ERR_INTERNAL, 0, "finish %.200s: %s", name, archive_error_string(out));
     return 0;
 }
 
 int
-tarfs_extract(const char *root, const char *path, const void *data, size_t len,
-              bool no_overwrite_dir_non_dir, const struct tarfs_owner *owner, struct err **err)
+tarfs_extract_from(const char *root, const char *path, tarfs_read_fn read, void *read_ctx,
+                   bool no_overwrite_dir_non_dir, const struct tarfs_owner *owner, struct err **err)
 {
     int fd = open_in_root(root, path, true, err);
     if (fd < 0)
@@ -233,8 +278,9 @@ tarfs_extract(const char *root, const char *path, const void *data, size_t len,
     close(fd);
     if (rc < 0 || dest == NULL)
         return err_make(err, ERR_INTERNAL, errno, "cannot resolve %s", path);
-    if (!S_ISDIR(st.st_mode))
-        return err_make(err, ERR_INVALID, 0, "extraction point is not a directory");
+    if (!S_ISDIR(st.st_mode)) /* dockerd's text and status (500) */
+        return err_make(err, ERR_INTERNAL, ENOTDIR, "extraction point is not a directory");
+    struct source src = {.read = read, .ctx = read_ctx, .block = xmalloc(SOURCE_BLOCK)};
     struct archive *in = archive_read_new();
     archive_read_support_format_all(in);
     archive_read_support_filter_all(in);
@@ -247,18 +293,42 @@ tarfs_extract(const char *root, const char *path, const void *data, size_t len,
                                             ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                             ARCHIVE_EXTRACT_UNLINK);
     rc = 0;
-    if (archive_read_open_memory(in, data, len) != ARCHIVE_OK)
-        rc = err_make(err, ERR_INVALID, 0, "invalid tar archive: %s", archive_error_string(in));
+    if (archive_read_open(in, &src, NULL, source_read, NULL) != ARCHIVE_OK)
+        rc = src.total == 0 && !src.failed ? 0 : archive_fail(in, &src, err); /* empty: nothing */
     struct archive_entry *e;
-    int r = ARCHIVE_OK;
+    int r = ARCHIVE_EOF;
     while (rc == 0 && (r = archive_read_next_header(in, &e)) == ARCHIVE_OK)
-        rc = extract_entry(in, out, e, dest, path, no_overwrite_dir_non_dir, owner, err);
+        rc = extract_entry(in, &src, out, e, dest, path, no_overwrite_dir_non_dir, owner, err);
     if (rc == 0 && r != ARCHIVE_EOF)
-        rc = err_make(err, ERR_INVALID, 0, "invalid tar archive: %s", archive_error_string(in));
+        rc = archive_fail(in, &src, err);
     archive_write_close(out);
     archive_write_free(out);
     archive_read_free(in);
+    free(src.block);
     return rc;
+}
+
+struct mem_source {
+    const char *data;
+    size_t len, off;
+};
+
+static ssize_t
+mem_read(void *ctx, void *buf, size_t len)
+{
+    struct mem_source *m = ctx;
+    size_t n = m->len - m->off < len ? m->len - m->off : len;
+    memcpy(buf, m->data + m->off, n);
+    m->off += n;
+    return (ssize_t)n;
+}
+
+int
+tarfs_extract(const char *root, const char *path, const void *data, size_t len,
+              bool no_overwrite_dir_non_dir, const struct tarfs_owner *owner, struct err **err)
+{
+    struct mem_source m = {.data = data, .len = len};
+    return tarfs_extract_from(root, path, mem_read, &m, no_overwrite_dir_non_dir, owner, err);
 }
 
 /* ---- archives out (docker cp from a container, docker export) ---- */
@@ -539,6 +609,9 @@ write_tar(const char *root, const char *path, const char *top, int fd, struct er
     id_names_load(&o.groups, root, "/etc/group");
     o.chunk = xmalloc(CHUNK);
     archive_write_set_format_pax_restricted(o.w);
+    /* Writes of 64 KiB rather than libarchive's 10 KiB (a pipe to a client is the usual fd);
+     * the last one is not padded, so the bytes are the same. */
+    archive_write_set_bytes_per_block(o.w, CHUNK);
     archive_write_set_bytes_in_last_block(o.w, 1);
     o.links = archive_entry_linkresolver_new();
     archive_entry_linkresolver_set_strategy(o.links, archive_format(o.w));

@@ -45,10 +45,21 @@ struct tarfs_owner {
     gid_t gid;
 };
 
-/* Extracts the tar in data into directory path of root. owner NULL keeps each entry's uid and
- * gid; otherwise every entry gets owner's. ERR_NOT_FOUND when path does not exist, ERR_INVALID
- * when it is not a directory or an entry is refused. no_overwrite_dir_non_dir (docker cp sends
- * it): refuse to replace a directory with a non-directory or the other way round. */
+/* Reads up to len bytes of an archive into buf: the count, 0 at its end, -1 with errno. */
+typedef ssize_t (*tarfs_read_fn)(void *ctx, void *buf, size_t len);
+/* Extracts the tar (plain or compressed) that read yields, as it comes, into directory path of
+ * root; an empty archive extracts nothing. owner NULL keeps each entry's uid and gid; otherwise
+ * every entry gets owner's. no_overwrite_dir_non_dir (docker cp sends it): refuse to replace a
+ * directory with a non-directory or the other way round. Entries extracted before an error stay.
+ * Errors, with dockerd's texts: ERR_NOT_FOUND when path does not exist; ERR_INTERNAL (dockerd
+ * answers 500) when it is not a directory (errno ENOTDIR), the archive is malformed or cut short
+ * (EBADMSG), an entry would overwrite a directory or non-directory (EEXIST), or a write fails;
+ * ERR_INVALID when an entry is refused (`..`, absolute, links out, devices); ERR_UNAVAILABLE
+ * (with read's errno) when read failed. Reads nothing when path is not a directory. */
+int tarfs_extract_from(const char *root, const char *path, tarfs_read_fn read, void *read_ctx,
+                       bool no_overwrite_dir_non_dir, const struct tarfs_owner *owner,
+                       struct err **err);
+/* tarfs_extract_from for an archive in memory (data, len bytes). */
 int tarfs_extract(const char *root, const char *path, const void *data, size_t len,
                   bool no_overwrite_dir_non_dir, const struct tarfs_owner *owner, struct err **err);
 /* Writes a tar of path of root to fd (from its current offset), as docker cp downloads it:

@@ -235,8 +235,8 @@ def vm_hwm_kib(pid):
 @sockerless_only
 def test_export_and_cp_stream_without_holding_the_archive(proc_cli, proc_daemon, big_container,
                                                           tmp_path):
-    """The archive goes through a temporary file: the daemon's peak RSS stays far below the
-    archive's size."""
+    """The archive is streamed (export through a temporary file, cp while it is made): the
+    daemon's peak RSS stays far below the archive's size."""
     pid = proc_daemon.proc.pid
     before = vm_hwm_kib(pid)
     export_and_check_big(proc_cli, big_container, tmp_path / "big.tar")

@@ -3,7 +3,9 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,7 +184,7 @@ test_round_trip_and_stat(void **state)
     assert_int_equal(err->kind, ERR_NOT_FOUND);
     err_clear(&err);
     assert_int_equal(extract(ents, 1, "/d/f.txt", &err), -1); /* not a directory */
-    assert_int_equal(err->kind, ERR_INVALID);
+    assert_int_equal(err->kind, ERR_INTERNAL);
     err_clear(&err);
 }
 
@@ -260,7 +262,7 @@ test_no_overwrite_dir_non_dir(void **state)
     void *t = tar_of(file, 1, &len);
     struct err *err = NULL;
     assert_int_equal(tarfs_extract(root, "/", t, len, true, NULL, &err), -1);
-    assert_int_equal(err->kind, ERR_INVALID);
+    assert_int_equal(err->kind, ERR_INTERNAL);
     assert_non_null(strstr(err->msg, "cannot overwrite directory"));
     err_clear(&err);
     assert_int_equal(tarfs_extract(root, "/", t, len, false, NULL, NULL), 0); /* replaced */
@@ -412,11 +414,87 @@ test_export_names(void **state)
     strv_free(v);
 }
 
+/* A reader that hands the archive over a few bytes at a time, as a slow upload would, and can
+ * fail after fail_at bytes. */
+struct trickle {
+    const char *data;
+    size_t len, off, step, fail_at;
+};
+
+static ssize_t
+trickle_read(void *ctx, void *buf, size_t len)
+{
+    struct trickle *t = ctx;
+    if (t->off >= t->fail_at) {
+        errno = ECONNABORTED;
+        return -1;
+    }
+    size_t n = t->len - t->off;
+    if (n > t->step)
+        n = t->step;
+    if (n > len)
+        n = len;
+    memcpy(buf, t->data + t->off, n);
+    t->off += n;
+    return (ssize_t)n;
+}
+
+static void
+test_extract_streamed(void **state)
+{
+    (void)state;
+    static char big[300000];
+    for (size_t i = 0; i < sizeof(big) - 1; i++)
+        big[i] = (char)('a' + i % 26);
+    struct ent ents[] = {{"s", AE_IFDIR, NULL, NULL, 0755, 0, 0},
+                         {"s/big", AE_IFREG, big, NULL, 0644, 0, 0}};
+    size_t len;
+    char *t = tar_of(ents, 2, &len);
+    struct trickle tr = {.data = t, .len = len, .step = 7, .fail_at = SIZE_MAX};
+    assert_int_equal(tarfs_extract_from(root, "/", trickle_read, &tr, false, NULL, NULL), 0);
+    struct stat st;
+    char p[256];
+    snprintf(p, sizeof(p), "%s/s/big", root);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_size, sizeof(big) - 1);
+
+    /* dockerd's texts for an archive cut short and for one that is not a tar (500 there) */
+    struct err *err = NULL;
+    const struct {
+        size_t len;
+        const char *msg;
+    } cut[] = {{len / 2, "unexpected EOF"}, {300, "unexpected EOF"}};
+    for (size_t i = 0; i < 2; i++) {
+        tr = (struct trickle){.data = t, .len = cut[i].len, .step = 4096, .fail_at = SIZE_MAX};
+        assert_int_equal(tarfs_extract_from(root, "/", trickle_read, &tr, false, NULL, &err), -1);
+        assert_int_equal(err->kind, ERR_INTERNAL);
+        assert_string_equal(err->msg, "Error processing tar file(exit status 1): unexpected EOF");
+        err_clear(&err);
+    }
+    memset(big, 'x', 20000);
+    tr = (struct trickle){.data = big, .len = 20000, .step = 4096, .fail_at = SIZE_MAX};
+    assert_int_equal(tarfs_extract_from(root, "/", trickle_read, &tr, false, NULL, &err), -1);
+    assert_int_equal(err->kind, ERR_INTERNAL);
+    assert_string_equal(
+        err->msg, "Error processing tar file(exit status 1): archive/tar: invalid tar header");
+    err_clear(&err);
+    /* the reader failing (the client left): not the archive's fault */
+    tr = (struct trickle){.data = t, .len = len, .step = 4096, .fail_at = 8192};
+    assert_int_equal(tarfs_extract_from(root, "/", trickle_read, &tr, false, NULL, &err), -1);
+    assert_int_equal(err->kind, ERR_UNAVAILABLE);
+    err_clear(&err);
+    /* an empty body extracts nothing, as dockerd */
+    tr = (struct trickle){.data = t, .len = 0, .step = 1, .fail_at = SIZE_MAX};
+    assert_int_equal(tarfs_extract_from(root, "/", trickle_read, &tr, false, NULL, NULL), 0);
+    free(t);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_and_stat),
+        cmocka_unit_test(test_extract_streamed),
         cmocka_unit_test(test_escapes_are_refused),
         cmocka_unit_test(test_no_overwrite_dir_non_dir),
         cmocka_unit_test(test_extract_keeps_owners_and_setuid),
