@@ -1,9 +1,11 @@
 /*
  * The process driver: real containers from the image's layers through an OCI runtime (runc,
  * crun). The daemon is the monitor: it holds each container's stdio (pipes, or the pty master
- * the runtime hands over its console socket), is the child subreaper of every container
- * process (so it reaps them through pidfds), keeps the output in the container's log buffer and
- * in a json-file log on disk, and reports exits to the engine. docs/drivers.md explains it.
+ * the runtime hands over its console socket), starts each container with one `runtime run`
+ * (in the foreground without a terminal: that runtime reaps the process and exits with its
+ * status), is the child subreaper of the rest (so it reaps them through pidfds), keeps the
+ * output in the container's log buffer and in a json-file log on disk, and reports exits to
+ * the engine. docs/drivers.md explains it.
  *
  * Per container: <data-root>/containers/<id>/ holds the rootfs (upper/, work/, merged/), the
  * bundle's config.json, the hosts/hostname/resolv.conf files, the runtime's log and the
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -97,10 +100,9 @@ struct pctr {
     int stdin_fd; /* write end of the container's stdin, or the pty master (dup); -1 */
     int tty_fd;   /* pty master, -1 */
     pid_t pid;
-    int pidfd;
-    bool running;   /* a process exists (from create to its exit) */
+    int pidfd;      /* the container's process, for signals; -1 once it is known to be gone */
+    bool running;   /* a process exists (from its start to the report of its exit) */
     bool reporting; /* the monitor is reporting the exit to the engine */
-    bool starting;  /* proc_start runs `runtime start`: the state must stay until it returns */
     pthread_t monitor;
     uint64_t exits; /* bumped once the engine knows of an exit */
 };
@@ -465,8 +467,13 @@ struct monitor {
     uint64_t run;
     struct out_stream out[2];
     size_t n_out;
+    /* The process whose end is the container's: the runtime running in the foreground (which
+     * deletes the container's state once it has reaped the container's process, and exits with
+     * its status), or the container's process itself (its state is deleted here). */
     int pidfd;
     pid_t pid;
+    bool foreground;
+    int sig_pidfd;        /* foreground: the container's process (pc->pidfd), or -1 */
     struct log_sink sink; /* its json-file: none when wrapped (the agent driver's) */
     /* Wrapped (struct process_wrap): told of the end instead of the engine */
     void (*ended)(void *ctx, struct engine *eng, struct container *c, uint64_t run, int code);
@@ -513,12 +520,8 @@ monitor_main(void *arg)
     int code = reap(m->pidfd, m->pid);
     reaper_disown(m->pid);
     log_sink_fini(&m->sink);
-    /* A process that ends at once may do so before `runtime start` has returned: deleting
-     * the runtime's state under it would fail that start. */
-    pthread_mutex_lock(&m->pc->mu);
-    while (m->pc->starting)
-        pthread_cond_wait(&m->pc->cv, &m->pc->mu);
-    pthread_mutex_unlock(&m->pc->mu);
+    /* A foreground runtime has deleted the state, unless it died (killed): then this removes
+     * the container's processes and state (one access() when there is nothing). */
     runtime_delete(m->pc, m->c->id);
 
     pthread_mutex_lock(&m->pc->mu);
@@ -533,6 +536,8 @@ monitor_main(void *arg)
     /* Closed only once nobody can signal through pc->pidfd: the number may be reused at once,
      * by another container's pidfd. */
     close(m->pidfd);
+    if (m->sig_pidfd >= 0)
+        close(m->sig_pidfd);
 
     /* Who waits for the exit (stop, kill, remove) returns once the engine knows of it, so
      * the die event comes before what they do next. An auto-remove runs in this thread. */
@@ -695,6 +700,49 @@ open_pidfd(pid_t pid)
     return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+/* An inotify descriptor watching dir for files written or renamed into it. */
+static int
+watch_dir(const char *dir, struct err **err)
+{
+    int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (fd < 0)
+        return err_make(err, ERR_INTERNAL, errno, "inotify");
+    if (inotify_add_watch(fd, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+        int e = errno;
+        close(fd);
+        return err_make(err, ERR_INTERNAL, e, "inotify %s", dir);
+    }
+    return fd;
+}
+
+/* Waits until the runtime behind rpidfd, running in the foreground, has written the
+ * container's pid file (it does so once the process runs; ino watches its directory), or has
+ * ended. Returns the pid, 0 when the runtime ended without writing it, -1 after
+ * START_TIMEOUT_MS. */
+static pid_t
+await_pid_file(int ino, int rpidfd, const char *pidfile)
+{
+    int64_t deadline = time_mono_ns() + (int64_t)START_TIMEOUT_MS * 1000000;
+    for (;;) {
+        pid_t pid = read_pid_file(pidfile);
+        if (pid > 0)
+            return pid;
+        int64_t left = (deadline - time_mono_ns()) / 1000000;
+        if (left <= 0)
+            return -1;
+        struct pollfd p[2] = {{.fd = ino, .events = POLLIN}, {.fd = rpidfd, .events = POLLIN}};
+        if (poll(p, 2, (int)left) < 0 && errno != EINTR)
+            return -1;
+        char events[4096];
+        while (read(ino, events, sizeof(events)) > 0)
+            ;
+        if (p[1].revents != 0) {
+            pid = read_pid_file(pidfile);
+            return pid > 0 ? pid : 0;
+        }
+    }
+}
+
 /* Docker's form of a runtime's failure to create: "OCI runtime create failed: ...", with the
  * kind the CLI turns into 126/127. */
 static int
@@ -706,7 +754,14 @@ create_failed(struct err **err, const char *what)
         strstr(msg, "permission denied"))
         kind = ERR_INVALID;
     struct err *e = NULL;
-    err_make(&e, kind, 0, "OCI runtime %s failed: %s: unknown", what, msg);
+    /* The container starts with the runtime's `run`; dockerd's containerd runs `create` first,
+     * and its message names that step: "runc create failed: ...". */
+    cleanup_free char *run_failed = xasprintf("%s run failed: ", P.rt.name);
+    if (strncmp(msg, run_failed, strlen(run_failed)) == 0)
+        err_make(&e, kind, 0, "OCI runtime %s failed: %s %s failed: %s: unknown", what, P.rt.name,
+                 what, msg + strlen(run_failed));
+    else
+        err_make(&e, kind, 0, "OCI runtime %s failed: %s: unknown", what, msg);
     err_clear(err);
     *err = e;
     return -1;
@@ -732,8 +787,9 @@ proc_start_with(struct engine *eng, struct container *c, const struct process_wr
     cleanup_free char *log = NULL;
     cleanup_free char *json_path = NULL;
     pid_t rpid = -1, pid = -1;
-    int pidfd = -1, started = -1;
+    int pidfd = -1, rpidfd = -1, ino = -1;
     bool tty_mode = c->spec.tty && wrap == NULL;
+    bool foreground = !tty_mode;
     int agent_log = -1; /* wrapped: the agent's own output */
     char **args = NULL;
     struct monitor *m = NULL;
@@ -768,7 +824,15 @@ proc_start_with(struct engine *eng, struct container *c, const struct process_wr
             goto out;
         }
     }
-    args = strv_append(args, "create");
+    /* One runtime command starts the container: `run`, in the foreground when the container has
+     * no terminal. That runtime stays its parent until it ends, reaps it, deletes the container's
+     * state and exits with its status; nothing else runs the runtime for this start (create, start
+     * and delete were three runs, about 20 ms each of the runtime's own start-up). With a
+     * terminal it runs detached (the console comes through the socket; a foreground runtime would
+     * want a terminal of its own) and the state is deleted after the exit. */
+    args = strv_append(args, "run");
+    if (!foreground)
+        args = strv_append(args, "--detach");
     args = strv_append(args, "--bundle");
     args = strv_append(args, pc->cdir);
     args = strv_append(args, "--pid-file");
@@ -778,6 +842,10 @@ proc_start_with(struct engine *eng, struct container *c, const struct process_wr
         args = strv_append(args, sock);
     }
     args = strv_append(args, c->id);
+    if (foreground && (ino = watch_dir(pc->cdir, err)) < 0) {
+        strv_free(args);
+        goto out;
+    }
     if (wrap != NULL)
         rc = runtime_spawn(&P.rt, log, (const char *const *)args, -1, agent_log, agent_log, &rpid,
                            err);
@@ -791,30 +859,59 @@ proc_start_with(struct engine *eng, struct container *c, const struct process_wr
     if (rc < 0)
         goto out;
     rc = -1;
-    if (tty_mode) {
-        tty = console_receive(lfd, rpid, err);
-        if (tty < 0) {
-            struct err *werr = NULL;
-            if (runtime_wait(&P.rt, rpid, log, "create", &werr) < 0) {
-                err_clear(err);
-                *err = werr;
-            }
+    if (foreground) {
+        /* The runtime is the daemon's child, not reaped yet: its pid is its own. */
+        rpidfd = open_pidfd(rpid);
+        if (rpidfd < 0) {
+            err_make(err, ERR_INTERNAL, errno, "%s run: pidfd", P.rt.name);
+            kill(rpid, SIGKILL);
+            runtime_wait(&P.rt, rpid, NULL, "run", NULL);
+            goto out;
+        }
+        reaper_own(rpid);
+        pid = await_pid_file(ino, rpidfd, pidfile);
+        if (pid <= 0) {
+            if (pid < 0) /* stuck: not started after START_TIMEOUT_MS */
+                kill(rpid, SIGKILL);
+            if (runtime_wait(&P.rt, rpid, log, "run", err) == 0)
+                err_make(err, ERR_INTERNAL, 0, "%s run ended without starting the container",
+                         P.rt.name);
+            reaper_disown(rpid);
+            runtime_delete(pc, c->id);
             create_failed(err, "create");
             goto out;
         }
+        /* The process may have ended already (the runtime reaps it): signals then have nobody
+         * to reach, and the runtime's exit reports the end. */
+        pidfd = open_pidfd(pid);
+    } else {
+        if (tty_mode) {
+            tty = console_receive(lfd, rpid, err);
+            if (tty < 0) {
+                struct err *werr = NULL;
+                if (runtime_wait(&P.rt, rpid, log, "run", &werr) < 0) {
+                    err_clear(err);
+                    *err = werr;
+                }
+                create_failed(err, "create");
+                goto out;
+            }
+        }
+        if (runtime_wait(&P.rt, rpid, log, "run", err) < 0) {
+            create_failed(err, "create");
+            goto out;
+        }
+        /* The process runs already, and may have ended: a zombie child of the daemon (the
+         * subreaper) keeps its pid until the monitor reaps it. */
+        pid = read_pid_file(pidfile);
+        pidfd = pid > 0 ? open_pidfd(pid) : -1;
+        if (pidfd < 0) {
+            err_make(err, ERR_INTERNAL, errno, "container process %d: pidfd", (int)pid);
+            runtime_delete(pc, c->id);
+            goto out;
+        }
+        reaper_own(pid); /* the monitor reaps it */
     }
-    if (runtime_wait(&P.rt, rpid, log, "create", err) < 0) {
-        create_failed(err, "create");
-        goto out;
-    }
-    pid = read_pid_file(pidfile);
-    pidfd = pid > 0 ? open_pidfd(pid) : -1;
-    if (pidfd < 0) {
-        err_make(err, ERR_INTERNAL, errno, "container process %d: pidfd", (int)pid);
-        runtime_delete(pc, c->id);
-        goto out;
-    }
-    reaper_own(pid); /* the monitor reaps it */
 
     m = xcalloc(1, sizeof(*m));
     m->eng = eng;
@@ -825,8 +922,17 @@ proc_start_with(struct engine *eng, struct container *c, const struct process_wr
     pc->refs++;
     pthread_mutex_unlock(&P.mu);
     m->run = run;
-    m->pid = pid;
-    m->pidfd = pidfd;
+    m->foreground = foreground;
+    if (foreground) {
+        m->pid = rpid;
+        m->pidfd = rpidfd;
+        m->sig_pidfd = pidfd;
+        rpidfd = -1;
+    } else {
+        m->pid = pid;
+        m->pidfd = pidfd;
+        m->sig_pidfd = -1;
+    }
     if (wrap != NULL) {
         m->ended = wrap->ended;
         m->ended_ctx = wrap->ctx;
@@ -852,7 +958,6 @@ proc_start_with(struct engine *eng, struct container *c, const struct process_wr
     pc->pid = pid;
     pc->pidfd = pidfd;
     pc->running = true;
-    pc->starting = true;
     if (tty_mode) {
         pc->tty_fd = tty;
         pc->stdin_fd = c->spec.open_stdin ? dup(tty) : -1;
@@ -864,36 +969,25 @@ proc_start_with(struct engine *eng, struct container *c, const struct process_wr
     pthread_cond_broadcast(&pc->cv);
     pthread_mutex_unlock(&pc->mu);
 
+    engine_lock(eng);
+    c->state.pid = pid;
+    engine_unlock(eng);
+
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&t, &attr, monitor_main, m) != 0) {
         pthread_attr_destroy(&attr);
-        pthread_mutex_lock(&pc->mu);
-        pc->starting = false;
-        pthread_mutex_unlock(&pc->mu);
-        kill(pid, SIGKILL);
+        if (pidfd >= 0)
+            syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
         monitor_main(m); /* reaps and reports here */
         err_make(err, ERR_INTERNAL, 0, "cannot start the container's monitor");
         goto out;
     }
     pthread_attr_destroy(&attr);
-
-    engine_lock(eng);
-    c->state.pid = pid;
-    engine_unlock(eng);
-
-    started = runtime_run(&P.rt, log, (const char *const[]){"start", c->id, NULL}, err);
-    pthread_mutex_lock(&pc->mu);
-    pc->starting = false;
-    pthread_cond_broadcast(&pc->cv);
-    pthread_mutex_unlock(&pc->mu);
-    if (started < 0) {
-        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-        create_failed(err, "start");
-        goto out;
-    }
     rc = 0;
 out:
+    close_fd(&ino);
+    close_fd(&rpidfd);
     if (lfd >= 0)
         close(lfd);
     if (sock != NULL)
@@ -938,7 +1032,9 @@ signal_and_wait(struct engine *eng, struct container *c, struct pctr *pc, int si
     /* An exit being reported: wait for the engine to know, unless this is the thread that
      * reports it (an auto-remove). */
     bool reporting = pc->reporting && !pthread_equal(pc->monitor, pthread_self());
-    if (running && syscall(SYS_pidfd_send_signal, pc->pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
+    /* No pidfd while running: the process ended before it could be opened (see proc_start). */
+    if (running && pc->pidfd >= 0 && syscall(SYS_pidfd_send_signal, pc->pidfd, sig, NULL, 0) < 0 &&
+        errno != ESRCH)
         LOG_WARN("signal %d to pid %d: %s", sig, (int)pc->pid, strerror(errno));
     pthread_mutex_unlock(&pc->mu);
     if (!running && !reporting)

@@ -25,7 +25,7 @@ import pytest
 
 from conftest import driver_status, make_cli, start_process_daemon, stop_and_check
 from e2e_helpers import (Daemon, RawClient, assert_back_to, mounts_under, read_response_head,
-                         resources, wait_until)
+                         children_of, resources, wait_until)
 from images_fixture import APP, BUSYBOX, load_images, unique
 
 pytestmark = pytest.mark.sockerless_only
@@ -34,7 +34,7 @@ API = "/v1.41"
 
 WRAPPER = """#!/bin/sh
 # A fault-injecting OCI runtime: runs REAL unless the file `fail` next to this script names the
-# runtime command to fail (create, start, exec, ...) or to die in (kill-create, kill-start).
+# runtime command to fail (run, exec, ...) or to die in (kill-run, kill-exec).
 real=REAL
 ctl="$(dirname "$0")/fail"
 log= cmd= prev=
@@ -170,11 +170,10 @@ def assert_not_running(faulty, name, exit_code=None):
 # --- the OCI runtime ------------------------------------------------------------------------------
 
 
+# A start is one runtime command: `run` (in the foreground without a terminal, detached with one).
 @pytest.mark.parametrize("mode, message", [
-    ("create", "injected create failure"),
-    ("start", "injected start failure"),
-    ("kill-create", "killed by signal 9"),
-    ("kill-start", "killed by signal 9"),
+    ("run", "injected run failure"),
+    ("kill-run", "killed by signal 9"),
 ])
 def test_runtime_failing_mid_start(faulty, baseline, mode, message):
     name = unique("fault-rt")
@@ -196,11 +195,32 @@ def test_runtime_failing_mid_start(faulty, baseline, mode, message):
     wait_until(lambda: "hello" in faulty.dk("logs", name), what="the retried start's output")
 
 
+def test_runtime_killed_while_the_container_runs(faulty, baseline):
+    """The runtime runs in the foreground for the life of a container without a terminal: when
+    it dies, the container is reported exited and nothing of it is left running."""
+    name = unique("fault-rt-dies")
+    baseline.append(name)
+    faulty.dk("run", "-d", "--name", name, BUSYBOX, "sleep", "300")
+    pid = inspect_state(faulty.raw, name)["Pid"]
+    assert pid > 0
+    runtimes = [kid for kid in children_of(faulty.daemon.proc.pid)
+                if b"faulty-runtime" in Path(f"/proc/{kid}/cmdline").read_bytes()]
+    assert len(runtimes) == 1, runtimes
+    os.kill(runtimes[0], signal.SIGKILL)
+    wait_until(lambda: not inspect_state(faulty.raw, name)["Running"],
+               what="the container reported exited")
+    assert_not_running(faulty, name, exit_code=137)
+    wait_until(lambda: not Path(f"/proc/{pid}").exists(), what="the container's process gone")
+    wait_until(lambda: resources(faulty.daemon)["children"] == 0, what="no child left")
+    faulty.dk("start", name)
+    assert inspect_state(faulty.raw, name)["Running"]
+
+
 def test_runtime_failing_at_start_with_tty_and_stdin(faulty, baseline):
     name = unique("fault-rt-tty")
     baseline.append(name)
     faulty.dk("create", "-t", "-i", "--name", name, BUSYBOX, "sh")
-    faulty.set_fault("start")
+    faulty.set_fault("run")
     assert faulty.cli("start", name).returncode != 0
     assert_not_running(faulty, name)
     faulty.set_fault(None)
