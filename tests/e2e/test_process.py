@@ -26,7 +26,7 @@ import docker
 import pytest
 
 from conftest import DOCKER_CLI, external_host, make_cli
-from e2e_helpers import mountinfo, ok, run_in_pty, set_winsize, wait_until
+from e2e_helpers import children_of, mountinfo, ok, run_in_pty, set_winsize, wait_until
 from images_fixture import BUSYBOX, proc_images, proc_names, unique  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.usefixtures("proc_images")
@@ -739,8 +739,35 @@ def test_run_rm_leaves_no_mount_nor_directory(dk, proc_data_root, tmp_path):
     assert after - before == set(), "new mounts under the data root"
     assert [m for m in after if cid in m[0] or cid in m[1]] == []
     assert not os.path.exists(os.path.join(root, "containers", cid))
-    # TODO(process driver): also check that the OCI runtime keeps no state for the container
-    # (`runc --root <data-root>/runtime/runc list` or whatever state directory the lead exposes).
+    # The OCI runtime's own state (<data-root>/runtime/<runtime>/<id>) is gone too.
+    runtimes = os.listdir(os.path.join(root, "runtime"))
+    assert runtimes, "no runtime state directory"
+    assert [r for r in runtimes if os.path.exists(os.path.join(root, "runtime", r, cid))] == []
+
+
+@pytest.mark.sockerless_only
+def test_runtime_is_out_of_the_daemons_session(dk, proc_daemon, start):
+    """A terminal's ^C to the daemon's process group must not reach the runtime that runs a
+    container in the foreground (it would forward it to the container): it has a session of
+    its own, as has the container."""
+    name = start("sleep 300")
+    cid = inspect(dk, name)["Id"]
+    pid = inspect(dk, name)["State"]["Pid"]
+
+    def session(p):
+        with open(f"/proc/{p}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[2]), int(fields[3])  # pgrp, session
+
+    def cmdline(p):
+        with open(f"/proc/{p}/cmdline", "rb") as f:
+            return f.read().split(b"\0")
+
+    runtimes = [p for p in children_of(proc_daemon.proc.pid) if cid.encode() in cmdline(p)]
+    assert len(runtimes) == 1, "no runtime runs the container in the foreground"
+    daemon = session(proc_daemon.proc.pid)
+    for p in (runtimes[0], pid):
+        assert session(p)[0] != daemon[0] and session(p)[1] != daemon[1], (p, daemon)
 
 
 def test_restart_on_failure_stops_after_the_maximum(dk, start):
