@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "agentproto/client_internal.h"
+#include "base/strv.h"
 #include "base/xalloc.h"
 
 enum { IO_CHUNK = 65536 };
@@ -191,15 +192,6 @@ open_stream(struct agent_client *c, json_t *obj, struct err **err)
         return NULL;
     }
     return s;
-}
-
-static json_t *
-strv_json(char *const *v)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-        json_array_append_new(a, json_string(v[i]));
-    return a;
 }
 
 struct agent_exec *

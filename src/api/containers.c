@@ -132,11 +132,11 @@ encode_config(const struct container *c)
     json_object_set_new(cfg, "Tty", json_boolean(s->tty));
     json_object_set_new(cfg, "OpenStdin", json_boolean(s->open_stdin));
     json_object_set_new(cfg, "StdinOnce", json_boolean(s->stdin_once));
-    json_object_set_new(cfg, "Env", jsonx_from_strv_empty(s->env));
-    json_object_set_new(cfg, "Cmd", jsonx_from_strv(s->cmd));
+    json_object_set_new(cfg, "Env", strv_json(s->env));
+    json_object_set_new(cfg, "Cmd", strv_json_or_null(s->cmd));
     json_object_set_new(cfg, "Image", json_string(s->image));
     json_object_set_new(cfg, "WorkingDir", json_string(s->working_dir ? s->working_dir : ""));
-    json_object_set_new(cfg, "Entrypoint", jsonx_from_strv(s->entrypoint));
+    json_object_set_new(cfg, "Entrypoint", strv_json_or_null(s->entrypoint));
     json_object_set_new(cfg, "Labels", jsonx_from_labels(&s->labels));
     if (json_object_get(cfg, "Volumes") == NULL)
         json_object_set_new(cfg, "Volumes", json_null());
@@ -163,7 +163,7 @@ encode_inspect(struct api *api, const struct container *c)
     json_object_set_new(o, "Id", json_string(c->id));
     json_object_set_new(o, "Created", jsonx_time(c->created_ns));
     json_object_set_new(o, "Path", json_string(c->path));
-    json_object_set_new(o, "Args", jsonx_from_strv_empty(c->args));
+    json_object_set_new(o, "Args", strv_json(c->args));
     json_object_set_new(o, "State", encode_state(c));
     json_object_set_new(o, "Image", json_string(c->image_id));
     struct driver_files files = {0};

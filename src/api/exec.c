@@ -7,6 +7,7 @@
 #include "api/decode.h"
 #include "api/jsonx.h"
 #include "api/mux.h"
+#include "base/strv.h"
 #include "base/xalloc.h"
 #include "driver/driver.h"
 #include "engine/engine.h"
@@ -245,7 +246,7 @@ api_exec_inspect(struct http_request *req, void *app)
     if (e == NULL)
         return api_error_response(&err);
     engine_lock(api->eng);
-    json_t *args = jsonx_from_strv_empty(e->cmd + 1);
+    json_t *args = strv_json(e->cmd + 1);
     json_t *o =
         json_pack("{s:b, s:s, s:s, s:o, s:s, s:b, s:b, s:b, s:{s:o, s:s, s:b, s:b}, s:b, s:i}",
                   "CanRemove", 0, "ContainerID", e->c->id, "DetachKeys", e->detach_keys, "ExitCode",

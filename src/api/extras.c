@@ -60,9 +60,8 @@ api_container_top(struct http_request *req, void *app)
     /* Docker's ContainerTopOKBody: Processes (null when no row), then Titles. */
     json_t *procs = t.n_rows > 0 ? json_array() : json_null();
     for (size_t i = 0; i < t.n_rows; i++)
-        json_array_append_new(procs, jsonx_from_strv_empty(t.rows[i]));
-    json_t *out =
-        json_pack("{s:o, s:o}", "Processes", procs, "Titles", jsonx_from_strv_empty(t.titles));
+        json_array_append_new(procs, strv_json(t.rows[i]));
+    json_t *out = json_pack("{s:o, s:o}", "Processes", procs, "Titles", strv_json(t.titles));
     proc_top_fini(&t);
     return http_response_json(200, out);
 }

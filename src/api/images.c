@@ -59,14 +59,14 @@ image_config_json(const struct image *img)
         " s:o, s:o, s:o}",
         "Hostname", "", "Domainname", "", "User", c->user ? c->user : "", "AttachStdin", 0,
         "AttachStdout", 0, "AttachStderr", 0, "ExposedPorts", exposed, "Tty", 0, "OpenStdin", 0,
-        "StdinOnce", 0, "Env", jsonx_from_strv(c->env), "Cmd", jsonx_from_strv(c->cmd), "Image", "",
-        "Volumes", volumes, "WorkingDir", c->working_dir ? c->working_dir : "", "Entrypoint",
-        jsonx_from_strv(c->entrypoint), "OnBuild", jsonx_from_strv(c->onbuild), "Labels",
+        "StdinOnce", 0, "Env", strv_json_or_null(c->env), "Cmd", strv_json_or_null(c->cmd), "Image",
+        "", "Volumes", volumes, "WorkingDir", c->working_dir ? c->working_dir : "", "Entrypoint",
+        strv_json_or_null(c->entrypoint), "OnBuild", strv_json_or_null(c->onbuild), "Labels",
         jsonx_from_labels(&c->labels));
     if (c->stop_signal != NULL)
         json_object_set_new(o, "StopSignal", json_string(c->stop_signal));
     if (c->shell != NULL)
-        json_object_set_new(o, "Shell", jsonx_from_strv(c->shell));
+        json_object_set_new(o, "Shell", strv_json_or_null(c->shell));
     if (c->health_test != NULL)
         json_object_set_new(o, "Healthcheck", image_health_json(c));
     return o;
@@ -98,8 +98,7 @@ api_image_inspect(struct http_request *req, void *app)
     json_object_set_new(o, "GraphDriver",
                         json_pack("{s:{}, s:s}", "Data", "Name", api->backend->storage_driver));
     json_object_set_new(
-        o, "RootFS",
-        json_pack("{s:s, s:o}", "Type", "layers", "Layers", jsonx_from_strv_empty(img->diff_ids)));
+        o, "RootFS", json_pack("{s:s, s:o}", "Type", "layers", "Layers", strv_json(img->diff_ids)));
     json_object_set_new(o, "Metadata", json_pack("{s:s}", "LastTagTime", "0001-01-01T00:00:00Z"));
     image_unref(img);
     return http_response_json(200, o);

@@ -119,21 +119,6 @@ jsonx_labels(json_t *obj, const char *key, struct labels *out, struct err **err)
 }
 
 json_t *
-jsonx_from_strv(char *const *v)
-{
-    return v == NULL ? json_null() : jsonx_from_strv_empty(v);
-}
-
-json_t *
-jsonx_from_strv_empty(char *const *v)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-        json_array_append_new(a, json_string(v[i]));
-    return a;
-}
-
-json_t *
 jsonx_from_labels(const struct labels *l)
 {
     json_t *o = json_object();

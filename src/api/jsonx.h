@@ -25,8 +25,6 @@ int jsonx_strv(json_t *obj, const char *key, bool allow_string, char ***out, str
 /* A map of string to string into labels. */
 int jsonx_labels(json_t *obj, const char *key, struct labels *out, struct err **err);
 
-json_t *jsonx_from_strv(char *const *v);       /* null for NULL */
-json_t *jsonx_from_strv_empty(char *const *v); /* [] for NULL */
 json_t *jsonx_from_labels(const struct labels *l);
 /* RFC 3339 nano; ns == 0 gives Go's zero time "0001-01-01T00:00:00Z". */
 json_t *jsonx_time(int64_t ns);

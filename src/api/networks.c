@@ -36,7 +36,7 @@ endpoint_json(const struct net_attachment *a)
         ipam = json_pack("{s:s}", "IPv4Address", req);
     }
     return json_pack("{s:o, s:n, s:o, s:s, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:n}",
-                     "IPAMConfig", ipam, "Links", "Aliases", jsonx_from_strv(a->aliases),
+                     "IPAMConfig", ipam, "Links", "Aliases", strv_json_or_null(a->aliases),
                      "MacAddress", mac, "DriverOpts", "NetworkID", a->net->id, "EndpointID",
                      a->active ? a->endpoint_id : "", "Gateway", gw, "IPAddress", ip, "IPPrefixLen",
                      a->active && a->net->has_subnet ? a->net->prefix : 0, "IPv6Gateway", "",

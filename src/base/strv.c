@@ -113,3 +113,18 @@ strv_join(char *const *v, const char *sep)
     *p = '\0';
     return out;
 }
+
+json_t *
+strv_json(char *const *v)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+json_t *
+strv_json_or_null(char *const *v)
+{
+    return v == NULL ? json_null() : strv_json(v);
+}

@@ -4,6 +4,7 @@
 #ifndef SOCKERLESS_BASE_STRV_H
 #define SOCKERLESS_BASE_STRV_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -24,5 +25,9 @@ bool strv_contains(char *const *v, const char *s);
 char **strv_env_merge(char *const *base, char *const *over);
 /* The value of key in a KEY=VALUE list, borrowed, or NULL. */
 const char *strv_env_get(char *const *env, const char *key);
+
+/* A JSON array of v's strings (a new reference): [] for NULL, or null (strv_json_or_null). */
+json_t *strv_json(char *const *v);
+json_t *strv_json_or_null(char *const *v);
 
 #endif

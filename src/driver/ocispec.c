@@ -437,15 +437,6 @@ container_caps(const struct container_spec *s)
     return v;
 }
 
-static json_t *
-strv_json(char *const *v)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-        json_array_append_new(a, json_string(v[i]));
-    return a;
-}
-
 /* oci.SetCapabilities: only the bounding set for a non-root user, whose effective and
  * permitted sets stay empty (CVE-2022-24769's fix). Takes caps. */
 static json_t *

@@ -147,17 +147,6 @@ image_add_history(struct image *img, int64_t created_ns, const char *created_by,
 }
 
 static json_t *
-strv_json(char *const *v)
-{
-    if (v == NULL)
-        return json_null();
-    json_t *a = json_array();
-    for (size_t i = 0; v[i] != NULL; i++)
-        json_array_append_new(a, json_string(v[i]));
-    return a;
-}
-
-static json_t *
 time_json(int64_t ns)
 {
     char buf[TIME_RFC3339_MAX];
@@ -168,7 +157,7 @@ time_json(int64_t ns)
 json_t *
 image_health_json(const struct image_config *c)
 {
-    json_t *hc = json_pack("{s:o}", "Test", strv_json(c->health_test));
+    json_t *hc = json_pack("{s:o}", "Test", strv_json_or_null(c->health_test));
     const struct {
         const char *key;
         int64_t v;
@@ -187,9 +176,9 @@ image_seal(struct image *img)
 {
     const struct image_config *c = &img->config;
     json_t *cfg = json_object();
-    json_object_set_new(cfg, "Env", strv_json(c->env));
-    json_object_set_new(cfg, "Cmd", strv_json(c->cmd));
-    json_object_set_new(cfg, "Entrypoint", strv_json(c->entrypoint));
+    json_object_set_new(cfg, "Env", strv_json_or_null(c->env));
+    json_object_set_new(cfg, "Cmd", strv_json_or_null(c->cmd));
+    json_object_set_new(cfg, "Entrypoint", strv_json_or_null(c->entrypoint));
     json_object_set_new(cfg, "WorkingDir", json_string(c->working_dir ? c->working_dir : ""));
     json_object_set_new(cfg, "User", json_string(c->user ? c->user : ""));
     if (c->stop_signal)
@@ -211,9 +200,9 @@ image_seal(struct image *img)
         json_object_set_new(cfg, "Volumes", vols);
     }
     if (c->shell != NULL)
-        json_object_set_new(cfg, "Shell", strv_json(c->shell));
+        json_object_set_new(cfg, "Shell", strv_json_or_null(c->shell));
     if (c->onbuild != NULL)
-        json_object_set_new(cfg, "OnBuild", strv_json(c->onbuild));
+        json_object_set_new(cfg, "OnBuild", strv_json_or_null(c->onbuild));
     if (c->health_test != NULL)
         json_object_set_new(cfg, "Healthcheck", image_health_json(c));
     json_t *hist = json_array();
@@ -231,7 +220,7 @@ image_seal(struct image *img)
     json_t *root = json_pack("{s:s, s:s, s:o, s:o, s:{s:s, s:o}, s:o}", "architecture",
                              img->arch ? img->arch : "", "os", img->os, "created",
                              time_json(img->created_ns), "config", cfg, "rootfs", "type", "layers",
-                             "diff_ids", strv_json(img->diff_ids), "history", hist);
+                             "diff_ids", strv_json_or_null(img->diff_ids), "history", hist);
     if (img->author)
         json_object_set_new(root, "author", json_string(img->author));
     if (img->comment)
