@@ -58,6 +58,28 @@ utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
+/* The length of the run at s (n bytes) of printable ASCII other than '"' and '\\': the bytes a
+ * JSON string holds as they are. Eight bytes at a time. */
+static size_t
+plain_run(const unsigned char *s, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+        /* a byte >= 0x80, < 0x20, or equal to '"' or '\\' (zero after the xor) */
+        uint64_t odd =
+            (w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high;
+        if (odd != 0)
+            break;
+    }
+    while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+        i++;
+    return i;
+}
+
 /* Appends data as a JSON string, byte for byte what jansson's json_dumpb made of it before
  * (the file's format does not change): '"', '\\' and the control characters escaped (\b \f \n
  * \r \t, the others \u00XX), everything else as it is, and each byte that is not part of a
@@ -73,11 +95,14 @@ text_add_json_string(struct logfile_text *t, const char *data, size_t len)
     const unsigned char *s = (const unsigned char *)data;
     *o++ = '"';
     for (size_t i = 0; i < len;) {
+        size_t run = plain_run(s + i, len - i);
+        memcpy(o, s + i, run);
+        o += run;
+        i += run;
+        if (i == len)
+            break;
         unsigned char ch = s[i];
-        if (ch >= 0x20 && ch < 0x80 && ch != '"' && ch != '\\') {
-            *o++ = ch;
-            i++;
-        } else if (ch >= 0x80) {
+        if (ch >= 0x80) {
             size_t n = utf8_seq(s + i, len - i);
             if (n > 0)
                 memcpy(o, s + i, n);
@@ -175,6 +200,12 @@ string_decode(const unsigned char *s, size_t n, unsigned char *o, size_t *used)
 {
     unsigned char *start = o;
     for (size_t i = 0; i < n;) {
+        size_t run = plain_run(s + i, n - i);
+        memcpy(o, s + i, run);
+        o += run;
+        i += run;
+        if (i == n)
+            break;
         unsigned char ch = s[i];
         if (ch == '"') {
             *used = i + 1;
