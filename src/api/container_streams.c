@@ -284,12 +284,24 @@ attach_free(void *p)
     free(a);
 }
 
-enum { ATTACH_BATCH = 64 * 1024 };
+/*
+ * Attach sends what the container printed as dockerd does: dockerd copies the container's
+ * output to the client in reads of up to 32 KiB, each one frame (daemon/attach.go and
+ * pkg/stdcopy: a frame is a Write, not a line). So consecutive entries of one stream that are
+ * here together share a frame, up to ATTACH_FRAME_MAX bytes; a client reading more slowly gets
+ * bigger frames, one keeping up gets a line each. Unlike `docker logs`, whose frames are one
+ * json-file entry each in dockerd too. Frames are gathered and sent ATTACH_BATCH bytes at a
+ * time.
+ */
+enum { ATTACH_BATCH = 64 * 1024, ATTACH_FRAME_MAX = 32 * 1024 };
 
-/* Frames out, batched: entries are gathered and sent ATTACH_BATCH bytes at a time. */
 struct frame_batch {
     char data[ATTACH_BATCH];
     size_t len;
+    bool open;        /* the last frame in data may grow */
+    size_t frame_at;  /* where its header is */
+    size_t frame_len; /* its payload so far */
+    int frame_stream;
 };
 
 static int
@@ -297,6 +309,7 @@ batch_flush(struct http_hijack *h, struct frame_batch *b)
 {
     int rc = b->len > 0 ? http_hijack_write(h, b->data, b->len) : 0;
     b->len = 0;
+    b->open = false;
     return rc;
 }
 
@@ -318,13 +331,34 @@ send_entry(struct http_hijack *h, struct frame_batch *b, const struct attach_ses
 {
     if (!(e->stream == 2 ? a->want_err : a->want_out))
         return 0;
-    if (!a->tty) {
-        unsigned char hdr[MUX_HEADER_LEN];
-        mux_header(e->stream == 2 ? MUX_STDERR : MUX_STDOUT, (uint32_t)e->len, hdr);
-        if (batch_add(h, b, hdr, sizeof(hdr)) < 0)
-            return -1;
+    if (a->tty)
+        return batch_add(h, b, e->data, e->len);
+    if (b->open && b->frame_stream == e->stream && b->frame_len + e->len <= ATTACH_FRAME_MAX &&
+        b->len + e->len <= sizeof(b->data)) {
+        memcpy(b->data + b->len, e->data, e->len);
+        b->len += e->len;
+        b->frame_len += e->len;
+        mux_header(e->stream == 2 ? MUX_STDERR : MUX_STDOUT, (uint32_t)b->frame_len,
+                   (unsigned char *)b->data + b->frame_at);
+        return 0;
     }
-    return batch_add(h, b, e->data, e->len);
+    unsigned char hdr[MUX_HEADER_LEN];
+    mux_header(e->stream == 2 ? MUX_STDERR : MUX_STDOUT, (uint32_t)e->len, hdr);
+    if (b->len + sizeof(hdr) + e->len > sizeof(b->data) && batch_flush(h, b) < 0)
+        return -1;
+    if (sizeof(hdr) + e->len > sizeof(b->data)) {
+        if (http_hijack_write(h, hdr, sizeof(hdr)) < 0)
+            return -1;
+        return http_hijack_write(h, e->data, e->len);
+    }
+    b->frame_at = b->len;
+    memcpy(b->data + b->len, hdr, sizeof(hdr));
+    memcpy(b->data + b->len + sizeof(hdr), e->data, e->len);
+    b->len += sizeof(hdr) + e->len;
+    b->open = true;
+    b->frame_len = e->len;
+    b->frame_stream = e->stream;
+    return 0;
 }
 
 /* Sends every entry r has now, in batches; -1 when the client is gone. */
@@ -348,6 +382,7 @@ attach_run(struct http_hijack *h, void *ctx)
     struct attach_session *a = ctx;
     struct frame_batch *b = xmalloc(sizeof(*b));
     b->len = 0;
+    b->open = false;
     bool client_open = true;
     if (a->history != NULL && send_available(h, b, a, a->history) < 0)
         goto out;

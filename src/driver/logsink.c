@@ -51,6 +51,7 @@ log_sink_fini(struct log_sink *s)
         close(s->json_fd);
     logfile_text_fini(&s->text);
     free(s->spans);
+    free(s->entries);
     log_sink_init(s, s->c);
 }
 
@@ -74,9 +75,10 @@ write_lines(struct log_sink *s)
     return false;
 }
 
-/* Logs the lines in os->pending given by spans[0, n), all read at time ns. */
+/* Logs the lines of buf given by spans[0, n), all read at time ns: their json-file lines in one
+ * write, then the entries into the buffer under one lock. */
 static void
-log_lines(struct log_sink *s, struct out_stream *os, size_t n, int64_t ns)
+log_lines(struct log_sink *s, int stream, const char *buf, size_t n, int64_t ns)
 {
     char ts[TIME_RFC3339_MAX + 1];
     time_format_rfc3339nano(ns, ts, sizeof(ts));
@@ -84,21 +86,25 @@ log_lines(struct log_sink *s, struct out_stream *os, size_t n, int64_t ns)
     for (size_t i = 0; i < n && s->json_fd >= 0; i++) {
         struct log_line_span *sp = &s->spans[i];
         sp->text_off = s->text.len;
-        logfile_format_line(&s->text, os->stream, os->pending + sp->start, sp->len, ts);
+        logfile_format_line(&s->text, stream, buf + sp->start, sp->len, ts);
         sp->text_len = s->text.len - sp->text_off;
     }
     uint64_t base = s->json_off;
     bool written = write_lines(s);
+    if (s->entries_cap < n) {
+        s->entries_cap = s->spans_cap;
+        s->entries = xrealloc(s->entries, s->entries_cap * sizeof(*s->entries));
+    }
     for (size_t i = 0; i < n; i++) {
         struct log_line_span *sp = &s->spans[i];
-        struct log_entry e = {.stream = os->stream,
-                              .time_ns = ns,
-                              .len = sp->len,
-                              .data = os->pending + sp->start,
-                              .file_off = written ? base + sp->text_off : 0,
-                              .file_len = written ? sp->text_len : 0};
-        logbuf_add(s->c->logs, &e);
+        s->entries[i] = (struct log_entry){.stream = stream,
+                                           .time_ns = ns,
+                                           .len = sp->len,
+                                           .data = (char *)buf + sp->start,
+                                           .file_off = written ? base + sp->text_off : 0,
+                                           .file_len = written ? sp->text_len : 0};
     }
+    logbuf_add_many(s->c->logs, s->entries, n);
 }
 
 static struct log_line_span *
@@ -114,21 +120,36 @@ add_span(struct log_sink *s, size_t *n)
 void
 log_sink_feed(struct log_sink *s, struct out_stream *os, const char *data, size_t n)
 {
-    os->pending = xrealloc(os->pending, os->len + n);
-    memcpy(os->pending + os->len, data, n);
-    os->len += n;
+    /* The lines are taken from data itself; only a piece of a line waits in os->pending. */
+    const char *buf = data;
+    size_t len = n;
+    if (os->len > 0) {
+        os->pending = xrealloc(os->pending, os->len + n);
+        memcpy(os->pending + os->len, data, n);
+        buf = os->pending;
+        len = os->len + n;
+    }
     size_t start = 0, lines = 0;
-    for (size_t i = 0; i < os->len; i++) {
-        if (os->pending[i] == '\n' || i + 1 - start >= LINE_MAX_BYTES) {
-            *add_span(s, &lines) = (struct log_line_span){.start = start, .len = i + 1 - start};
-            start = i + 1;
-        }
+    for (;;) {
+        size_t left = len - start, lim = left < LINE_MAX_BYTES ? left : LINE_MAX_BYTES;
+        const char *nl = memchr(buf + start, '\n', lim);
+        size_t line = nl != NULL ? (size_t)(nl - (buf + start)) + 1 : lim;
+        if (nl == NULL && lim < LINE_MAX_BYTES)
+            break;
+        *add_span(s, &lines) = (struct log_line_span){.start = start, .len = line};
+        start += line;
     }
     /* One time for all the lines of a read, as in the file */
     if (lines > 0)
-        log_lines(s, os, lines, time_now_ns());
-    memmove(os->pending, os->pending + start, os->len - start);
-    os->len -= start;
+        log_lines(s, os->stream, buf, lines, time_now_ns());
+    size_t rest = len - start;
+    if (buf == os->pending) {
+        memmove(os->pending, os->pending + start, rest);
+    } else if (rest > 0) {
+        os->pending = xrealloc(os->pending, rest);
+        memcpy(os->pending, buf + start, rest);
+    }
+    os->len = rest;
 }
 
 void
@@ -137,7 +158,7 @@ log_sink_flush(struct log_sink *s, struct out_stream *os)
     if (os->len > 0) {
         size_t lines = 0;
         *add_span(s, &lines) = (struct log_line_span){.start = 0, .len = os->len};
-        log_lines(s, os, lines, time_now_ns());
+        log_lines(s, os->stream, os->pending, lines, time_now_ns());
     }
     os->len = 0;
 }

@@ -15,6 +15,7 @@
 #include "engine/logfile.h"
 
 struct container;
+struct log_entry;
 
 /* One output stream of a container and its bytes not yet ended by a newline. */
 struct out_stream {
@@ -34,6 +35,8 @@ struct log_sink {
     struct logfile_text text;
     struct log_line_span *spans;
     size_t spans_cap;
+    struct log_entry *entries; /* as many as spans */
+    size_t entries_cap;
 };
 
 /* An empty sink for c (no json-file yet). */

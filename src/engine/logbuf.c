@@ -27,11 +27,23 @@ struct logbuf_reader {
     bool signaled; /* efd is readable: appends need not write it again (under lb->lock) */
 };
 
+/* The entries' bytes, in FIFO blocks: appending is a copy into the newest block, dropping frees a
+ * block once its last entry is gone (no malloc and free per line). */
+struct logbuf_block {
+    struct logbuf_block *next;
+    size_t used, cap;
+    size_t live; /* entries whose bytes are here */
+    char data[];
+};
+
+enum { BLOCK_SIZE = 64 * 1024 };
+
 struct logbuf {
     pthread_mutex_t lock;
     int refs;
-    struct log_entry *entries; /* circular */
-    size_t cap, head, count;   /* head: index of the oldest */
+    struct log_entry *entries; /* circular; data points into the blocks */
+    struct logbuf_block *oldest, *newest;
+    size_t cap, head, count; /* head: index of the oldest */
     size_t bytes, max_bytes;
     uint64_t next_seq; /* seq of the next appended entry; starts at 1 */
     int file_fd;       /* the json-file, read-only, or -1 */
@@ -60,8 +72,11 @@ logbuf_unref(struct logbuf *lb)
     pthread_mutex_unlock(&lb->lock);
     if (!last)
         return;
-    for (size_t i = 0; i < lb->count; i++)
-        free(lb->entries[(lb->head + i) % lb->cap].data);
+    while (lb->oldest != NULL) {
+        struct logbuf_block *b = lb->oldest;
+        lb->oldest = b->next;
+        free(b);
+    }
     free(lb->entries);
     if (lb->file_fd >= 0)
         close(lb->file_fd);
@@ -94,18 +109,44 @@ drop_oldest(struct logbuf *lb)
 {
     struct log_entry *e = &lb->entries[lb->head];
     lb->bytes -= e->len;
-    free(e->data);
     e->data = NULL;
     lb->head = (lb->head + 1) % lb->cap;
     lb->count--;
+    /* Entries and blocks are in the same order: the oldest entry's bytes are in the oldest
+     * block. */
+    struct logbuf_block *b = lb->oldest;
+    if (--b->live == 0 && b != lb->newest) {
+        lb->oldest = b->next;
+        free(b);
+    }
 }
 
-void
-logbuf_add(struct logbuf *lb, const struct log_entry *in)
+/* Room for n bytes in the newest block (a new block if they do not fit). Lock held. The newest
+ * block is never empty: an add keeps at least its own entry. */
+static char *
+block_alloc(struct logbuf *lb, size_t n)
 {
-    if (in->len == 0)
-        return;
-    pthread_mutex_lock(&lb->lock);
+    struct logbuf_block *b = lb->newest;
+    if (b == NULL || b->cap - b->used < n) {
+        size_t cap = n > BLOCK_SIZE ? n : BLOCK_SIZE;
+        struct logbuf_block *nb = xmalloc(sizeof(*nb) + cap);
+        *nb = (struct logbuf_block){.cap = cap};
+        if (b != NULL)
+            b->next = nb;
+        else
+            lb->oldest = nb;
+        lb->newest = b = nb;
+    }
+    char *p = b->data + b->used;
+    b->used += n;
+    b->live++;
+    return p;
+}
+
+/* Adds a copy of in. Lock held. */
+static void
+add_locked(struct logbuf *lb, const struct log_entry *in)
+{
     if (lb->count == lb->cap) {
         size_t cap = lb->cap ? lb->cap * 2 : 64;
         struct log_entry *e = xcalloc(cap, sizeof(*e));
@@ -119,7 +160,7 @@ logbuf_add(struct logbuf *lb, const struct log_entry *in)
     struct log_entry *e = &lb->entries[(lb->head + lb->count) % lb->cap];
     *e = *in;
     e->seq = lb->next_seq++;
-    e->data = xmalloc(in->len);
+    e->data = block_alloc(lb, in->len);
     memcpy(e->data, in->data, in->len);
     if (e->file_len == 0 || e->file_off < lb->file_end)
         e->file_len = 0, e->file_off = lb->file_end; /* not in the file */
@@ -128,8 +169,28 @@ logbuf_add(struct logbuf *lb, const struct log_entry *in)
     lb->bytes += in->len;
     while (lb->bytes > lb->max_bytes && lb->count > 1)
         drop_oldest(lb);
-    wake_readers(lb);
+}
+
+void
+logbuf_add_many(struct logbuf *lb, const struct log_entry *in, size_t n)
+{
+    pthread_mutex_lock(&lb->lock);
+    bool added = false;
+    for (size_t i = 0; i < n; i++) {
+        if (in[i].len > 0) {
+            add_locked(lb, &in[i]);
+            added = true;
+        }
+    }
+    if (added)
+        wake_readers(lb);
     pthread_mutex_unlock(&lb->lock);
+}
+
+void
+logbuf_add(struct logbuf *lb, const struct log_entry *in)
+{
+    logbuf_add_many(lb, in, 1);
 }
 
 void

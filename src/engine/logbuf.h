@@ -41,6 +41,8 @@ void logbuf_free(struct logbuf *lb);
 void logbuf_append(struct logbuf *lb, int stream, const char *data, size_t len);
 /* Adds a copy of e (seq ignored): e's time and file line as its writer made them. */
 void logbuf_add(struct logbuf *lb, const struct log_entry *e);
+/* The same for e[0, n), under one lock and with one wake-up of the readers. */
+void logbuf_add_many(struct logbuf *lb, const struct log_entry *e, size_t n);
 /*
  * The json-file the entries' file_off refer to, opened for reading (once: later calls keep
  * the first). Readers keep it open, so a removed container's file stays readable to them.

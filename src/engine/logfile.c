@@ -58,48 +58,99 @@ utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
-/* data as a JSON string, each byte that is not part of a UTF-8 sequence replaced by U+FFFD, as
- * dockerd's json-file writer does (Go's encoding rule). */
-static json_t *
-string_coerced(const char *data, size_t len)
+/* The length of the run at s (n bytes) of printable ASCII other than '"' and '\\': the bytes a
+ * JSON string holds as they are. Eight bytes at a time. */
+static size_t
+plain_run(const unsigned char *s, size_t n)
 {
-    json_t *text = json_stringn(data, len);
-    if (text != NULL)
-        return text;
-    struct logfile_text fixed = {0};
-    const unsigned char *s = (const unsigned char *)data;
-    for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq(s + i, len - i);
-        if (n > 0)
-            text_add(&fixed, data + i, n);
-        else
-            text_add(&fixed, "\xEF\xBF\xBD", 3);
-        i += n > 0 ? n : 1;
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+        /* a byte >= 0x80, < 0x20, or equal to '"' or '\\' (zero after the xor) */
+        uint64_t odd =
+            (w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high;
+        if (odd != 0)
+            break;
     }
-    text = json_stringn(fixed.data, fixed.len);
-    logfile_text_fini(&fixed);
-    return text;
+    while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+        i++;
+    return i;
+}
+
+/* Appends data as a JSON string, byte for byte what jansson's json_dumpb made of it before
+ * (the file's format does not change): '"', '\\' and the control characters escaped (\b \f \n
+ * \r \t, the others \u00XX), everything else as it is, and each byte that is not part of a
+ * UTF-8 sequence replaced by U+FFFD, as dockerd's json-file writer does (Go's encoding rule).
+ * Done here rather than by jansson: building a json_t and dumping it for every line was most of
+ * the sink's time. */
+static void
+text_add_json_string(struct logfile_text *t, const char *data, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    text_reserve(t, 6 * len + 2); /* the longest: every byte \u00XX */
+    unsigned char *o = (unsigned char *)t->data + t->len;
+    const unsigned char *s = (const unsigned char *)data;
+    *o++ = '"';
+    for (size_t i = 0; i < len;) {
+        size_t run = plain_run(s + i, len - i);
+        memcpy(o, s + i, run);
+        o += run;
+        i += run;
+        if (i == len)
+            break;
+        unsigned char ch = s[i];
+        if (ch >= 0x80) {
+            size_t n = utf8_seq(s + i, len - i);
+            if (n > 0)
+                memcpy(o, s + i, n);
+            else
+                memcpy(o, "\xEF\xBF\xBD", 3);
+            o += n > 0 ? n : 3;
+            i += n > 0 ? n : 1;
+        } else {
+            *o++ = '\\';
+            switch (ch) {
+            case '"':
+            case '\\':
+                *o++ = ch;
+                break;
+            case '\b':
+                *o++ = 'b';
+                break;
+            case '\f':
+                *o++ = 'f';
+                break;
+            case '\n':
+                *o++ = 'n';
+                break;
+            case '\r':
+                *o++ = 'r';
+                break;
+            case '\t':
+                *o++ = 't';
+                break;
+            default:
+                memcpy(o, "u00", 3);
+                o[3] = (unsigned char)hex[ch >> 4];
+                o[4] = (unsigned char)hex[ch & 15];
+                o += 5;
+            }
+            i++;
+        }
+    }
+    *o++ = '"';
+    t->len = (size_t)((char *)o - t->data);
 }
 
 bool
 logfile_format_line(struct logfile_text *t, int stream, const char *data, size_t len,
                     const char *ts)
 {
-    /* Only the log text needs encoding: jansson escapes it; the rest is fixed. */
-    json_t *text = string_coerced(data, len);
-    if (text == NULL)
-        return false;
     text_add(t, "{\"log\":", 7);
-    for (;;) {
-        size_t room = t->cap - t->len;
-        size_t n = json_dumpb(text, t->data + t->len, room, JSON_ENCODE_ANY);
-        if (n <= room) {
-            t->len += n;
-            break;
-        }
-        text_reserve(t, n);
-    }
-    json_decref(text);
+    text_add_json_string(t, data, len);
     const char *rest =
         stream == 2 ? ",\"stream\":\"stderr\",\"time\":\"" : ",\"stream\":\"stdout\",\"time\":\"";
     text_add(t, rest, strlen(rest));
@@ -115,9 +166,164 @@ logfile_text_fini(struct logfile_text *t)
     *t = (struct logfile_text){0};
 }
 
-bool
-logfile_parse_line(const char *line, size_t len, struct log_entry *out)
+static int
+hex_digit(unsigned char ch)
 {
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    ch |= 0x20;
+    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* The \uXXXX at s (n bytes left, s[0] the 'u'), -1 when it is not one. */
+static long
+hex4(const unsigned char *s, size_t n)
+{
+    if (n < 5)
+        return -1;
+    long v = 0;
+    for (size_t i = 1; i < 5; i++) {
+        int d = hex_digit(s[i]);
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* Decodes the JSON string whose text starts at s (after its opening quote) into o; *used is
+ * how many bytes of s it took, up to and with the closing quote; the decoded length, or -1
+ * when it is anything the fast path does not take (jansson then decides). The output is never
+ * longer than the input. */
+static ssize_t
+string_decode(const unsigned char *s, size_t n, unsigned char *o, size_t *used)
+{
+    unsigned char *start = o;
+    for (size_t i = 0; i < n;) {
+        size_t run = plain_run(s + i, n - i);
+        memcpy(o, s + i, run);
+        o += run;
+        i += run;
+        if (i == n)
+            break;
+        unsigned char ch = s[i];
+        if (ch == '"') {
+            *used = i + 1;
+            return o - start;
+        }
+        if (ch < 0x20)
+            return -1;
+        if (ch >= 0x80) {
+            size_t k = utf8_seq(s + i, n - i);
+            if (k == 0)
+                return -1;
+            memcpy(o, s + i, k);
+            o += k;
+            i += k;
+            continue;
+        }
+        if (ch != '\\') {
+            *o++ = ch;
+            i++;
+            continue;
+        }
+        if (i + 1 >= n)
+            return -1;
+        unsigned char esc = s[i + 1];
+        const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";
+        const char *at = esc != 0 ? strchr(from, esc) : NULL;
+        if (at != NULL) {
+            *o++ = (unsigned char)to[at - from];
+            i += 2;
+            continue;
+        }
+        long cp = esc == 'u' ? hex4(s + i + 1, n - i - 1) : -1;
+        if (cp < 0 || (cp >= 0xD800 && cp <= 0xDFFF))
+            return -1; /* surrogates (pairs or not): rare, jansson's */
+        if (cp < 0x80) {
+            *o++ = (unsigned char)cp;
+        } else if (cp < 0x800) {
+            *o++ = (unsigned char)(0xC0 | cp >> 6);
+            *o++ = (unsigned char)(0x80 | (cp & 0x3F));
+        } else {
+            *o++ = (unsigned char)(0xE0 | cp >> 12);
+            *o++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+            *o++ = (unsigned char)(0x80 | (cp & 0x3F));
+        }
+        i += 6;
+    }
+    return -1; /* no closing quote */
+}
+
+static bool
+has_prefix(const char **p, const char *end, const char *word)
+{
+    size_t n = strlen(word);
+    if ((size_t)(end - *p) < n || memcmp(*p, word, n) != 0)
+        return false;
+    *p += n;
+    return true;
+}
+
+/* The time of a line: ts (n bytes), parsed once for all the lines that share it (every line of
+ * one read of the container's output does). */
+static int64_t
+line_time(struct logfile_time_cache *tc, const char *ts, size_t n)
+{
+    if (tc != NULL && tc->len == n && memcmp(tc->text, ts, n) == 0)
+        return tc->ns;
+    char text[sizeof(tc->text)];
+    int64_t ns = 0;
+    if (n >= sizeof(text))
+        return 0;
+    memcpy(text, ts, n);
+    text[n] = '\0';
+    if (time_parse_timestamp(text, &ns, NULL) < 0)
+        ns = 0;
+    if (tc != NULL) {
+        memcpy(tc->text, ts, n);
+        tc->len = n;
+        tc->ns = ns;
+    }
+    return ns;
+}
+
+/* The lines the sink writes, exactly {"log":"...","stream":"std...","time":"..."}, parsed
+ * without jansson (whose parse of every line was most of a `docker logs`); false for any other
+ * form, which jansson then parses. */
+static bool
+parse_own_line(const char *line, size_t len, struct logfile_time_cache *tc, struct log_entry *out)
+{
+    const char *p = line, *end = line + len;
+    if (!has_prefix(&p, end, "{\"log\":\""))
+        return false;
+    unsigned char *text = xmalloc((size_t)(end - p) + 1);
+    size_t used = 0;
+    ssize_t n = string_decode((const unsigned char *)p, (size_t)(end - p), text, &used);
+    p += used;
+    int stream = 0;
+    if (n >= 0 && has_prefix(&p, end, ",\"stream\":\"std"))
+        stream = has_prefix(&p, end, "out\"") ? 1 : has_prefix(&p, end, "err\"") ? 2 : 0;
+    const char *ts = p + 9; /* after ,"time":" */
+    const char *q = stream != 0 && has_prefix(&p, end, ",\"time\":\"")
+                        ? memchr(p, '"', (size_t)(end - p))
+                        : NULL;
+    if (q == NULL || end - q != 2 || q[1] != '}') {
+        free(text);
+        return false;
+    }
+    *out = (struct log_entry){.stream = stream,
+                              .len = (size_t)n,
+                              .data = (char *)text,
+                              .time_ns = line_time(tc, ts, (size_t)(q - ts))};
+    return true;
+}
+
+static bool
+parse_line(const char *line, size_t len, struct logfile_time_cache *tc, struct log_entry *out)
+{
+    if (parse_own_line(line, len, tc, out))
+        return true;
     json_t *o = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
     json_t *log = json_object_get(o, "log");
     const char *stream = json_string_value(json_object_get(o, "stream"));
@@ -133,6 +339,12 @@ logfile_parse_line(const char *line, size_t len, struct log_entry *out)
     }
     json_decref(o);
     return ok;
+}
+
+bool
+logfile_parse_line(const char *line, size_t len, struct log_entry *out)
+{
+    return parse_line(line, len, NULL, out);
 }
 
 void
@@ -198,7 +410,7 @@ logfile_cursor_next(struct logfile_cursor *c, uint64_t end, struct log_entry *ou
             size_t n = (size_t)(nl - line);
             c->start += n + 1;
             c->off += n + 1;
-            if (logfile_parse_line(line, n, out))
+            if (parse_line(line, n, &c->time, out))
                 return 1;
             continue;
         }

@@ -24,15 +24,23 @@ struct logfile_text {
 /*
  * Appends the json-file line (with its final newline) of one entry to t: stream 1 stdout or 2
  * stderr, ts its RFC 3339 time. Bytes that are not UTF-8 are written as U+FFFD, as dockerd
- * does. False, t unchanged, only if jansson cannot encode it even so.
+ * does. Always true (kept for callers that check).
  */
 bool logfile_format_line(struct logfile_text *t, int stream, const char *data, size_t len,
                          const char *ts);
 void logfile_text_fini(struct logfile_text *t);
 
 /* Parses one line (without its newline) into *out: stream, time_ns, data (malloc'd), len;
- * seq and the file fields zero. False when it is not such a line. */
+ * seq and the file fields zero. False when it is not such a line. The lines this module
+ * formats are parsed directly, any other JSON object by jansson. */
 bool logfile_parse_line(const char *line, size_t len, struct log_entry *out);
+
+/* The last time text parsed, and its value: consecutive lines mostly share it. */
+struct logfile_time_cache {
+    char text[48];
+    size_t len;
+    int64_t ns;
+};
 
 /* A reading position in a json-file: the file from off, read ahead into buf. */
 struct logfile_cursor {
@@ -40,6 +48,7 @@ struct logfile_cursor {
     uint64_t off;
     char *buf; /* owned; buf[start, len) is the file from off */
     size_t start, len, cap;
+    struct logfile_time_cache time;
 };
 
 void logfile_cursor_init(struct logfile_cursor *c);

@@ -18,8 +18,9 @@ from datetime import datetime, timezone
 import pytest
 
 from conftest import DOCKER_CLI
-from e2e_helpers import ok
+from e2e_helpers import RawClient, ok, read_response_head
 from images_fixture import BUSYBOX, proc_images, proc_names  # noqa: F401 (fixtures)
+from test_containers import frames
 
 pytestmark = pytest.mark.usefixtures("proc_images")
 
@@ -167,3 +168,30 @@ def test_logs_follow_of_a_big_producer_read_slowly(proc_cli, proc_names):
     code, out = read_slowly(proc_cli, ["logs", "-f", name], pause=5)
     assert code == 0
     assert_same(out, lines(0, 400000))
+
+
+@pytest.mark.agent_modes
+def test_attach_frames_hold_many_lines_of_one_stream(proc_cli, proc_host, proc_names):
+    # dockerd frames an attach stream by what it read from the container (up to 32 KiB), not
+    # by line: a fast burst of short lines comes in few frames, each of one stream and at most
+    # 32 KiB, the output whole and in order on each stream. (`docker logs` frames one entry
+    # each: the other tests here.)
+    name = proc_names("logs-frames")
+    ok(proc_cli("create", "--name", name, BUSYBOX, "sh", "-c",
+                f"{script(100000, 100000)}; {script(200000, 1000, 2)}"))
+    sock = RawClient(proc_host).socket(timeout=120)
+    try:
+        sock.sendall(f"POST /containers/{name}/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\n"
+                     f"Host: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n".encode())
+        status, _, data = read_response_head(sock)
+        assert status == 101
+        ok(proc_cli("start", name))
+        while chunk := sock.recv(1 << 16):
+            data += chunk
+    finally:
+        sock.close()
+    got = frames(data)
+    assert all(len(payload) <= 32 * 1024 for _, payload in got)
+    assert_same(b"".join(p for stream, p in got if stream == 1), lines(100000, 100000))
+    assert_same(b"".join(p for stream, p in got if stream == 2), lines(200000, 1000))
+    assert len(got) < 101000 // 10, len(got)

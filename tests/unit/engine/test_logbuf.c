@@ -225,6 +225,65 @@ test_byte_cap_drops_oldest(void **state)
     logbuf_free(lb);
 }
 
+/* The text of entry i: its size varies from 1 byte to past a 64 KiB storage block. */
+static size_t
+sized_entry(int i, char *buf)
+{
+    size_t len = 1 + (size_t)(i * 7919) % (i % 50 == 0 ? 70000 : 3000);
+    for (size_t k = 0; k < len; k++)
+        buf[k] = (char)('a' + (i + (int)k) % 26);
+    return len;
+}
+
+/* Entries of every size, far past the cap: what memory keeps is intact (the storage blocks of
+ * dropped entries are freed, never those of kept ones) and a follower keeping up reads all. */
+static void
+test_entry_storage_across_blocks(void **state)
+{
+    (void)state;
+    struct logbuf *lb = logbuf_new(256 * 1024);
+    struct logbuf_reader *follower = logbuf_reader_new(lb, 0);
+    char *want = malloc(70000);
+    struct log_entry batch[4];
+    int n = 0;
+    for (int round = 0; round < 1000; round++) {
+        /* one or four at a time, as the sink adds the lines of a read */
+        size_t k = round % 2 ? 4 : 1;
+        char *texts[4];
+        for (size_t j = 0; j < k; j++) {
+            texts[j] = malloc(70000);
+            batch[j] = (struct log_entry){.stream = 1, .time_ns = 1, .data = texts[j]};
+            batch[j].len = sized_entry(n++, texts[j]);
+        }
+        logbuf_add_many(lb, batch, k);
+        for (size_t j = 0; j < k; j++)
+            free(texts[j]);
+        struct log_entry e;
+        for (size_t j = 0; j < k; j++) {
+            assert_true(logbuf_reader_next(follower, &e));
+            size_t len = sized_entry(n - (int)k + (int)j, want);
+            assert_int_equal(e.len, len);
+            assert_memory_equal(e.data, want, len);
+            free(e.data);
+        }
+        assert_false(logbuf_reader_next(follower, &e));
+    }
+    /* the newest entries, read again from memory */
+    struct logbuf_reader *tail = logbuf_reader_new(lb, 40);
+    for (int i = n - 40; i < n; i++) {
+        struct log_entry e;
+        assert_true(logbuf_reader_next(tail, &e));
+        size_t len = sized_entry(i, want);
+        assert_int_equal(e.len, len);
+        assert_memory_equal(e.data, want, len);
+        free(e.data);
+    }
+    logbuf_reader_free(tail);
+    logbuf_reader_free(follower);
+    logbuf_free(lb);
+    free(want);
+}
+
 int
 main(void)
 {
@@ -234,6 +293,7 @@ main(void)
         cmocka_unit_test(test_history_from_the_file),
         cmocka_unit_test(test_follower_behind_goes_on_in_the_file),
         cmocka_unit_test(test_entries_the_file_missed),
+        cmocka_unit_test(test_entry_storage_across_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,7 @@
 #include "../cmocka_prelude.h"
 
+#include <jansson.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,155 @@ test_format_parse_round_trip(void **state)
     assert_false(logfile_parse_line("{\"log\":1}", 9, &e));
     assert_false(logfile_parse_line("{\"log\":\"x", 9, &e));
     logfile_text_fini(&t);
+}
+
+/* What the json-file writer made of text when it went through jansson: each byte that is not
+ * UTF-8 replaced by U+FFFD, then json_dumpb. The reference the direct encoder must match. */
+static size_t
+jansson_encoding(const unsigned char *text, size_t len, char *out, size_t max)
+{
+    char *fixed = malloc(3 * len + 1);
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        json_t *one = NULL;
+        size_t k = 0;
+        for (k = 4; k > 0; k--) {
+            if (i + k <= len && (one = json_stringn((const char *)text + i, k)) != NULL)
+                break;
+        }
+        json_decref(one);
+        if (k > 0) {
+            memcpy(fixed + n, text + i, k);
+            n += k;
+            i += k;
+        } else {
+            memcpy(fixed + n, "\xef\xbf\xbd", 3);
+            n += 3;
+            i++;
+        }
+    }
+    json_t *s = json_stringn(fixed, n);
+    assert_non_null(s);
+    size_t got = json_dumpb(s, out, max, JSON_ENCODE_ANY);
+    assert_true(got <= max);
+    json_decref(s);
+    free(fixed);
+    return got;
+}
+
+/* Random text: ASCII, control characters, valid and broken UTF-8, NULs. */
+static size_t
+random_text(unsigned char *buf, size_t max, unsigned *seed)
+{
+    static const char *const pieces[] = {"a",
+                                         "Z",
+                                         " ",
+                                         "\"",
+                                         "\\",
+                                         "/",
+                                         "\n",
+                                         "\t",
+                                         "\r",
+                                         "\b",
+                                         "\f",
+                                         "\x01",
+                                         "\x1f",
+                                         "\x7f",
+                                         "\0",
+                                         "\xc3\xa9",
+                                         "\xe2\x82\xac",
+                                         "\xf0\x9f\x98\x80",
+                                         "\xe2\x80\xa8",
+                                         "\xff",
+                                         "\xc3",
+                                         "\xe2\x82",
+                                         "\xed\xa0\x80",
+                                         "\xf4\x90\x80\x80",
+                                         "\xc0\xaf",
+                                         "\x80",
+                                         "<>&",
+                                         "\xef\xbf\xbd"};
+    size_t n = 0, want = (size_t)rand_r(seed) % (max / 4);
+    while (n < want) {
+        size_t which = (size_t)rand_r(seed) % (sizeof(pieces) / sizeof(pieces[0]));
+        const char *p = pieces[which];
+        size_t k = p[0] == '\0' ? 1 : strlen(p);
+        memcpy(buf + n, p, k);
+        n += k;
+    }
+    return n;
+}
+
+/* The direct encoder writes exactly what jansson wrote, and the direct parser reads back what
+ * jansson reads from the same line. */
+static void
+test_encoding_matches_jansson(void **state)
+{
+    (void)state;
+    unsigned seed = 8;
+    struct logfile_text t = {0};
+    for (int round = 0; round < 20000; round++) {
+        unsigned char text[256];
+        size_t len = random_text(text, sizeof(text), &seed);
+        char want[6 * sizeof(text) + 2];
+        size_t want_len = jansson_encoding(text, len, want, sizeof(want));
+        t.len = 0;
+        assert_true(logfile_format_line(&t, 1 + round % 2, (const char *)text, len,
+                                        "2024-01-02T03:04:05.123456789Z"));
+        assert_true(t.len > 7 + want_len);
+        assert_memory_equal(t.data, "{\"log\":", 7);
+        assert_memory_equal(t.data + 7, want, want_len);
+        struct log_entry e;
+        assert_true(logfile_parse_line(t.data, t.len - 1, &e));
+        json_t *o = json_loadb(t.data, t.len - 1, JSON_ALLOW_NUL, NULL);
+        json_t *log = json_object_get(o, "log");
+        assert_int_equal(e.len, json_string_length(log));
+        assert_memory_equal(e.data, json_string_value(log), e.len);
+        assert_int_equal(e.stream, 1 + round % 2);
+        assert_true(e.time_ns == 1704164645123456789LL);
+        json_decref(o);
+        free(e.data);
+    }
+    logfile_text_fini(&t);
+}
+
+/* Lines of another form (key order, surrogate pairs, other escapes) are still read. */
+static void
+test_parse_other_forms(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line;
+        int stream;
+        const char *text;
+    } cases[] = {
+        {"{\"stream\":\"stderr\",\"log\":\"x\\n\",\"time\":\"2024-01-02T03:04:05Z\"}", 2, "x\n"},
+        {"{\"log\":\"\\ud83d\\ude00 \\u00e9\\u20AC\\/\",\"stream\":\"stdout\",\"time\":"
+         "\"2024-01-02T03:04:05Z\"}",
+         1, "\xf0\x9f\x98\x80 \xc3\xa9\xe2\x82\xac/"},
+        {"{\"log\":\"a\", \"stream\":\"stdout\",\"time\":\"2024-01-02T03:04:05Z\"}", 1, "a"},
+        {"{\"log\":\"b\",\"stream\":\"stdout\",\"time\":\"2024-01-02T03:04:05Z\"} ", 1, "b"},
+        {"{\"log\":\"c\"}", 1, "c"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct log_entry e;
+        assert_true(logfile_parse_line(cases[i].line, strlen(cases[i].line), &e));
+        assert_int_equal(e.stream, cases[i].stream);
+        assert_int_equal(e.len, strlen(cases[i].text));
+        assert_memory_equal(e.data, cases[i].text, e.len);
+        free(e.data);
+    }
+    static const char *const bad[] = {
+        "{\"log\":\"\\ud83d\",\"stream\":\"stdout\",\"time\":\"2024-01-02T03:04:05Z\"}",
+        "{\"log\":\"raw\ttab\",\"stream\":\"stdout\",\"time\":\"2024-01-02T03:04:05Z\"}",
+        "{\"log\":\"\xff\",\"stream\":\"stdout\",\"time\":\"2024-01-02T03:04:05Z\"}",
+        "{\"log\":\"\\x\",\"stream\":\"stdout\",\"time\":\"2024-01-02T03:04:05Z\"}",
+        "{\"log\":\"d\",\"stream\":\"stdout\",\"time\":\"2024-01-02T03:04:05Z\"}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct log_entry e;
+        assert_false(logfile_parse_line(bad[i], strlen(bad[i]), &e));
+    }
 }
 
 static void
@@ -143,6 +294,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_parse_round_trip),
+        cmocka_unit_test(test_encoding_matches_jansson),
+        cmocka_unit_test(test_parse_other_forms),
         cmocka_unit_test(test_cursor_reads_lines_across_blocks),
         cmocka_unit_test(test_lines_back),
     };
