@@ -166,105 +166,6 @@ logfile_text_fini(struct logfile_text *t)
     *t = (struct logfile_text){0};
 }
 
-static int
-hex_digit(unsigned char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    ch |= 0x20;
-    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-/* The \uXXXX at s (n bytes left, s[0] the 'u'), -1 when it is not one. */
-static long
-hex4(const unsigned char *s, size_t n)
-{
-    if (n < 5)
-        return -1;
-    long v = 0;
-    for (size_t i = 1; i < 5; i++) {
-        int d = hex_digit(s[i]);
-        if (d < 0)
-            return -1;
-        v = v * 16 + d;
-    }
-    return v;
-}
-
-/* Decodes the JSON string whose text starts at s (after its opening quote) into o; *used is
- * how many bytes of s it took, up to and with the closing quote; the decoded length, or -1
- * when it is anything the fast path does not take (jansson then decides). The output is never
- * longer than the input. */
-static ssize_t
-string_decode(const unsigned char *s, size_t n, unsigned char *o, size_t *used)
-{
-    unsigned char *start = o;
-    for (size_t i = 0; i < n;) {
-        size_t run = plain_run(s + i, n - i);
-        memcpy(o, s + i, run);
-        o += run;
-        i += run;
-        if (i == n)
-            break;
-        unsigned char ch = s[i];
-        if (ch == '"') {
-            *used = i + 1;
-            return o - start;
-        }
-        if (ch < 0x20)
-            return -1;
-        if (ch >= 0x80) {
-            size_t k = utf8_seq(s + i, n - i);
-            if (k == 0)
-                return -1;
-            memcpy(o, s + i, k);
-            o += k;
-            i += k;
-            continue;
-        }
-        if (ch != '\\') {
-            *o++ = ch;
-            i++;
-            continue;
-        }
-        if (i + 1 >= n)
-            return -1;
-        unsigned char esc = s[i + 1];
-        const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";
-        const char *at = esc != 0 ? strchr(from, esc) : NULL;
-        if (at != NULL) {
-            *o++ = (unsigned char)to[at - from];
-            i += 2;
-            continue;
-        }
-        long cp = esc == 'u' ? hex4(s + i + 1, n - i - 1) : -1;
-        if (cp < 0 || (cp >= 0xD800 && cp <= 0xDFFF))
-            return -1; /* surrogates (pairs or not): rare, jansson's */
-        if (cp < 0x80) {
-            *o++ = (unsigned char)cp;
-        } else if (cp < 0x800) {
-            *o++ = (unsigned char)(0xC0 | cp >> 6);
-            *o++ = (unsigned char)(0x80 | (cp & 0x3F));
-        } else {
-            *o++ = (unsigned char)(0xE0 | cp >> 12);
-            *o++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-            *o++ = (unsigned char)(0x80 | (cp & 0x3F));
-        }
-        i += 6;
-    }
-    return -1; /* no closing quote */
-}
-
-static bool
-has_prefix(const char **p, const char *end, const char *word)
-{
-    size_t n = strlen(word);
-    if ((size_t)(end - *p) < n || memcmp(*p, word, n) != 0)
-        return false;
-    *p += n;
-    return true;
-}
-
 /* The time of a line: ts (n bytes), parsed once for all the lines that share it (every line of
  * one read of the container's output does). */
 static int64_t
@@ -288,42 +189,10 @@ line_time(struct logfile_time_cache *tc, const char *ts, size_t n)
     return ns;
 }
 
-/* The lines the sink writes, exactly {"log":"...","stream":"std...","time":"..."}, parsed
- * without jansson (whose parse of every line was most of a `docker logs`); false for any other
- * form, which jansson then parses. */
-static bool
-parse_own_line(const char *line, size_t len, struct logfile_time_cache *tc, struct log_entry *out)
-{
-    const char *p = line, *end = line + len;
-    if (!has_prefix(&p, end, "{\"log\":\""))
-        return false;
-    unsigned char *text = xmalloc((size_t)(end - p) + 1);
-    size_t used = 0;
-    ssize_t n = string_decode((const unsigned char *)p, (size_t)(end - p), text, &used);
-    p += used;
-    int stream = 0;
-    if (n >= 0 && has_prefix(&p, end, ",\"stream\":\"std"))
-        stream = has_prefix(&p, end, "out\"") ? 1 : has_prefix(&p, end, "err\"") ? 2 : 0;
-    const char *ts = p + 9; /* after ,"time":" */
-    const char *q = stream != 0 && has_prefix(&p, end, ",\"time\":\"")
-                        ? memchr(p, '"', (size_t)(end - p))
-                        : NULL;
-    if (q == NULL || end - q != 2 || q[1] != '}') {
-        free(text);
-        return false;
-    }
-    *out = (struct log_entry){.stream = stream,
-                              .len = (size_t)n,
-                              .data = (char *)text,
-                              .time_ns = line_time(tc, ts, (size_t)(q - ts))};
-    return true;
-}
-
 static bool
 parse_line(const char *line, size_t len, struct logfile_time_cache *tc, struct log_entry *out)
 {
-    if (parse_own_line(line, len, tc, out))
-        return true;
+    /* jansson parses every line: the project writes no JSON parser of its own. */
     json_t *o = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
     json_t *log = json_object_get(o, "log");
     const char *stream = json_string_value(json_object_get(o, "stream"));
@@ -332,8 +201,7 @@ parse_line(const char *line, size_t len, struct logfile_time_cache *tc, struct l
     if (ok) {
         *out = (struct log_entry){.stream = stream != NULL && strcmp(stream, "stderr") == 0 ? 2 : 1,
                                   .len = json_string_length(log)};
-        if (ts == NULL || time_parse_timestamp(ts, &out->time_ns, NULL) < 0)
-            out->time_ns = 0;
+        out->time_ns = ts != NULL ? line_time(tc, ts, strlen(ts)) : 0;
         out->data = xmalloc(out->len ? out->len : 1);
         memcpy(out->data, json_string_value(log), out->len);
     }

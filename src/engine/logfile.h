@@ -30,9 +30,8 @@ bool logfile_format_line(struct logfile_text *t, int stream, const char *data, s
                          const char *ts);
 void logfile_text_fini(struct logfile_text *t);
 
-/* Parses one line (without its newline) into *out: stream, time_ns, data (malloc'd), len;
- * seq and the file fields zero. False when it is not such a line. The lines this module
- * formats are parsed directly, any other JSON object by jansson. */
+/* Parses one line (without its newline), with jansson, into *out: stream, time_ns, data
+ * (malloc'd), len; seq and the file fields zero. False when it is not such a line. */
 bool logfile_parse_line(const char *line, size_t len, struct log_entry *out);
 
 /* The last time text parsed, and its value: consecutive lines mostly share it. */
