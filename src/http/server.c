@@ -24,6 +24,7 @@
 
 enum {
     MAX_DAEMONS = 16,
+    MAX_FIXED = 16, /* fixed responses kept ready (http_response_fixed); more are built each time */
     STREAM_BLOCK = 64 * 1024,
     HIJACK_DRAIN_MS = 5000,
     UPLOAD_BUFFER = 1024 * 1024, /* a streamed body in flight between the two threads */
@@ -85,6 +86,14 @@ struct http_server {
      * with the first TLS listener, before its daemon starts. */
     bool tls_set, tls_verify;
     struct http_deadlines *deadlines; /* NULL without a header timeout */
+    /* Fixed responses made into MHD responses, each queued as it is by every request that
+     * answers it (MHD counts the connections using one); under fixed_lock. */
+    pthread_mutex_t fixed_lock;
+    struct {
+        const struct http_fixed_response *key;
+        struct MHD_Response *mr;
+    } fixed[MAX_FIXED];
+    size_t n_fixed;
 };
 
 static void
@@ -115,6 +124,7 @@ http_server_new(const struct route *routes, size_t n_routes, void *app,
         abort(); /* only fails when the process is out of fds at start-up */
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->hijacks_done, NULL);
+    pthread_mutex_init(&srv->fixed_lock, NULL);
     if (opts->header_timeout_s > 0)
         srv->deadlines = http_deadlines_new(opts->header_timeout_s, opts->idle_timeout_s);
     return srv;
@@ -168,12 +178,49 @@ static void hijack_on_upgrade(void *cls, struct MHD_Connection *conn, void *con_
                               const char *extra_in, size_t extra_in_size, MHD_socket sock,
                               struct MHD_UpgradeResponseHandle *urh);
 
+static struct MHD_Response *
+fixed_to_mhd(struct http_server *srv, const struct http_fixed_response *f)
+{
+    struct MHD_Response *mr =
+        MHD_create_response_from_buffer(f->body_len, (void *)f->body, MHD_RESPMEM_PERSISTENT);
+    if (mr == NULL)
+        return NULL;
+    add_common_headers(srv, mr, f->content_type);
+    for (size_t i = 0; i < f->n_headers; i++)
+        MHD_add_response_header(mr, f->headers[i].name, f->headers[i].value);
+    return mr;
+}
+
+/* The MHD response of a fixed answer, made on first use. *shared: it is the server's (queue it,
+ * do not destroy it); otherwise (the cache is full) it is the caller's. */
+static struct MHD_Response *
+fixed_response(struct http_server *srv, const struct http_fixed_response *f, bool *shared)
+{
+    pthread_mutex_lock(&srv->fixed_lock);
+    struct MHD_Response *mr = NULL;
+    size_t i = 0;
+    while (i < srv->n_fixed && srv->fixed[i].key != f)
+        i++;
+    if (i < srv->n_fixed) {
+        mr = srv->fixed[i].mr;
+    } else if (i < MAX_FIXED && (mr = fixed_to_mhd(srv, f)) != NULL) {
+        srv->fixed[i].key = f;
+        srv->fixed[i].mr = mr;
+        srv->n_fixed++;
+    }
+    pthread_mutex_unlock(&srv->fixed_lock);
+    *shared = mr != NULL;
+    return mr != NULL ? mr : fixed_to_mhd(srv, f);
+}
+
 /* Turns r (consumed) into an MHD response. NULL when MHD refuses (out of memory). */
 static struct MHD_Response *
 to_mhd(struct http_server *srv, struct request_state *rs, struct http_response *r)
 {
     struct MHD_Response *mr = NULL;
     switch (r->kind) {
+    case HTTP_RESP_FIXED: /* queue() takes those from fixed_response */
+        abort();
     case HTTP_RESP_BODY:
         mr = MHD_create_response_from_buffer(r->body_len, r->body, MHD_RESPMEM_MUST_FREE);
         if (mr != NULL)
@@ -239,12 +286,15 @@ queue(struct http_server *srv, struct request_state *rs, struct http_response *r
     /* Without an upgrade, a hijacked endpoint answers 200 and streams over the connection. */
     unsigned status =
         r->kind == HTTP_RESP_HIJACK && !http_request_wants_upgrade(&rs->req) ? 200 : r->status;
-    struct MHD_Response *mr = to_mhd(srv, rs, r);
+    bool shared = false;
+    struct MHD_Response *mr =
+        r->kind == HTTP_RESP_FIXED ? fixed_response(srv, r->fixed, &shared) : to_mhd(srv, rs, r);
     http_response_free(r);
     if (mr == NULL)
         return MHD_NO;
     enum MHD_Result ok = MHD_queue_response(rs->req.conn, status, mr);
-    MHD_destroy_response(mr);
+    if (!shared)
+        MHD_destroy_response(mr);
     if (ok != MHD_YES)
         LOG_DEBUG("http: could not queue %u for %s %s", status, rs->req.method, rs->req.url);
     return ok;
@@ -976,6 +1026,9 @@ http_server_free(struct http_server *srv)
         return;
     http_server_stop(srv);
     http_deadlines_free(srv->deadlines);
+    for (size_t i = 0; i < srv->n_fixed; i++)
+        MHD_destroy_response(srv->fixed[i].mr);
+    pthread_mutex_destroy(&srv->fixed_lock);
     close(srv->stop_efd);
     pthread_cond_destroy(&srv->hijacks_done);
     pthread_mutex_destroy(&srv->lock);

@@ -133,7 +133,31 @@ h_hijack(struct http_request *req, void *app)
     return http_response_hijack("application/vnd.docker.raw-stream", hj_upper, NULL, NULL);
 }
 
+static const struct http_fixed_response FIXED_PONG = {
+    .status = 200,
+    .content_type = "text/plain",
+    .body = "pong",
+    .body_len = 4,
+    .n_headers = 2,
+    .headers = {{"Cache-Control", "no-cache"}, {"X-Two", "2"}},
+};
+
+static const struct http_fixed_response FIXED_HEAD = {
+    .status = 200,
+    .content_type = "text/plain",
+    .n_headers = 1,
+    .headers = {{"Cache-Control", "no-cache"}},
+};
+
+static struct http_response *
+h_fixed(struct http_request *req, void *app)
+{
+    (void)app;
+    return http_response_fixed(strcmp(req->method, "HEAD") == 0 ? &FIXED_HEAD : &FIXED_PONG);
+}
+
 static const struct route routes[] = {
+    {"GET", "/fixed", h_fixed, 0},     {"HEAD", "/fixed", h_fixed, 0},
     {"GET", "/info", h_info, 0},       {"GET", "/things/{id}/info", h_info, 0},
     {"POST", "/body", h_body, 0},      {"GET", "/stream", h_stream, 0},
     {"GET", "/forever", h_forever, 0}, {"POST", "/hijack", h_hijack, 0},
@@ -275,6 +299,65 @@ test_common_headers_and_version_prefix(void **state)
     assert_non_null(strstr(r, "\"major\":1,\"minor\":47,\"versioned\":false"));
     free(r);
     close(fd);
+}
+
+/* The response without its Date line (the only one that changes). */
+static char *
+without_date(char *r)
+{
+    char *d = strstr(r, "Date: ");
+    if (d != NULL) {
+        char *end = strstr(d, "\r\n");
+        assert_non_null(end);
+        memmove(d, end + 2, strlen(end + 2) + 1);
+    }
+    return r;
+}
+
+static void
+test_fixed_response_exact_bytes_every_time(void **state)
+{
+    (void)state;
+    static const char want[] = "HTTP/1.1 200 OK\r\n"
+                               "Api-Version: 1.47\r\n"
+                               "Docker-Experimental: false\r\n"
+                               "Ostype: linux\r\n"
+                               "Server: test/1.0 (linux)\r\n"
+                               "Content-Type: text/plain\r\n"
+                               "Cache-Control: no-cache\r\n"
+                               "X-Two: 2\r\n"
+                               "Content-Length: 4\r\n"
+                               "\r\n"
+                               "pong";
+    static const char want_head[] = "HTTP/1.1 200 OK\r\n"
+                                    "Api-Version: 1.47\r\n"
+                                    "Docker-Experimental: false\r\n"
+                                    "Ostype: linux\r\n"
+                                    "Server: test/1.0 (linux)\r\n"
+                                    "Content-Type: text/plain\r\n"
+                                    "Cache-Control: no-cache\r\n"
+                                    "Content-Length: 0\r\n"
+                                    "\r\n";
+    /* The same response object answers every request, on any connection. */
+    int a = client(), b = client();
+    for (int i = 0; i < 3; i++) {
+        send_str(i % 2 ? b : a, "GET /fixed HTTP/1.1\r\nHost: x\r\n\r\n");
+        char *r = without_date(read_until(i % 2 ? b : a, "pong", NULL));
+        assert_string_equal(r, want);
+        free(r);
+    }
+    send_str(a, "HEAD /fixed HTTP/1.1\r\nHost: x\r\n\r\n");
+    char *r = without_date(read_until(a, "\r\n\r\n", NULL));
+    assert_string_equal(r, want_head);
+    free(r);
+    /* The connection's own headers still follow each request. */
+    send_str(b, "GET /fixed HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    r = read_until(b, "pong", NULL);
+    assert_non_null(strstr(r, "\r\nConnection: close\r\n"));
+    assert_true(at_eof(b));
+    free(r);
+    close(a);
+    close(b);
 }
 
 static void
@@ -476,6 +559,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_common_headers_and_version_prefix),
+        cmocka_unit_test(test_fixed_response_exact_bytes_every_time),
         cmocka_unit_test(test_errors_are_json),
         cmocka_unit_test(test_error_keeps_connection_alive),
         cmocka_unit_test(test_chunked_request_body),
