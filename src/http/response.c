@@ -118,6 +118,7 @@ http_response_free(struct http_response *r)
     free(r->headers);
     free(r->content_type);
     free(r->body);
+    http_shared_unref(r->shared);
     if (r->ctx_free != NULL)
         r->ctx_free(r->ctx);
     free(r);

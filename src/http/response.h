@@ -34,7 +34,13 @@ struct http_header_kv {
     char *name, *value;
 };
 
-enum http_response_kind { HTTP_RESP_BODY, HTTP_RESP_FIXED, HTTP_RESP_STREAM, HTTP_RESP_HIJACK };
+enum http_response_kind {
+    HTTP_RESP_BODY,
+    HTTP_RESP_FIXED,
+    HTTP_RESP_SHARED,
+    HTTP_RESP_STREAM,
+    HTTP_RESP_HIJACK
+};
 
 enum { HTTP_FIXED_MAX_HEADERS = 4 };
 
@@ -63,6 +69,7 @@ struct http_response {
     struct http_header_kv *headers;
     size_t n_headers;
     const struct http_fixed_response *fixed; /* HTTP_RESP_FIXED */
+    struct http_shared *shared;              /* HTTP_RESP_SHARED (a reference) */
     http_stream_fn stream_fn;
     http_hijack_fn hijack_fn;
     void *ctx;
@@ -80,6 +87,22 @@ struct http_response *http_response_data(unsigned status, const char *content_ty
                                          const void *data, size_t len);
 /* The fixed answer (borrowed: see struct http_fixed_response). */
 struct http_response *http_response_fixed(const struct http_fixed_response *fixed);
+
+/* A body answer that its owner keeps and many requests send as it is, such as a container's
+ * inspect answer while the container does not change. The server makes it into a
+ * libmicrohttpd response on its first use and queues that same response after, as for a fixed
+ * one (so it must not depend on the request). Reference counted; any thread may drop a
+ * reference; the body lives until the last reference and the last connection sending it are
+ * gone. */
+struct http_shared;
+/* status and content_type (copied) as for http_response_data; body taken (malloc'd, len
+ * bytes). The caller holds the one reference. */
+struct http_shared *http_shared_new(unsigned status, const char *content_type, char *body,
+                                    size_t len);
+struct http_shared *http_shared_ref(struct http_shared *s);
+void http_shared_unref(struct http_shared *s); /* NULL: no-op */
+/* The answer sending s; takes the caller's reference to s. */
+struct http_response *http_response_take_shared(struct http_shared *s);
 struct http_response *http_response_stream(unsigned status, const char *content_type,
                                            http_stream_fn fn, void *ctx, http_free_fn ctx_free);
 /* 101 with Connection/Upgrade headers and content_type; fn runs on the raw socket. Without

@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <poll.h>
@@ -213,13 +214,108 @@ fixed_response(struct http_server *srv, const struct http_fixed_response *f, boo
     return mr != NULL ? mr : fixed_to_mhd(srv, f);
 }
 
+/* ---- shared responses ---- */
+
+struct http_shared {
+    atomic_int refs;  /* its owners' references */
+    atomic_int holds; /* 1 while refs > 0, plus 1 for each MHD response sending body */
+    unsigned status;
+    char *content_type; /* NULL: none */
+    char *body;
+    size_t len;
+    pthread_mutex_t lock;    /* for mr and mr_srv */
+    struct MHD_Response *mr; /* made by mr_srv on first use, one MHD reference; or NULL */
+    const struct http_server *mr_srv;
+};
+
+struct http_shared *
+http_shared_new(unsigned status, const char *content_type, char *body, size_t len)
+{
+    struct http_shared *s = xcalloc(1, sizeof(*s));
+    atomic_init(&s->refs, 1);
+    atomic_init(&s->holds, 1);
+    s->status = status;
+    s->content_type = content_type != NULL ? xstrdup(content_type) : NULL;
+    s->body = body;
+    s->len = len;
+    pthread_mutex_init(&s->lock, NULL);
+    return s;
+}
+
+struct http_shared *
+http_shared_ref(struct http_shared *s)
+{
+    atomic_fetch_add(&s->refs, 1);
+    return s;
+}
+
+/* MHD's free callback of a response sending s->body, and the owners' last release. */
+static void
+shared_release(void *cls)
+{
+    struct http_shared *s = cls;
+    if (atomic_fetch_sub(&s->holds, 1) != 1)
+        return;
+    pthread_mutex_destroy(&s->lock);
+    free(s->content_type);
+    free(s->body);
+    free(s);
+}
+
+void
+http_shared_unref(struct http_shared *s)
+{
+    if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    /* Connections still sending it keep their own MHD references, and so the body. */
+    if (s->mr != NULL)
+        MHD_destroy_response(s->mr);
+    shared_release(s);
+}
+
+struct http_response *
+http_response_take_shared(struct http_shared *s)
+{
+    struct http_response *r = http_response_data(s->status, NULL, NULL, 0);
+    r->kind = HTTP_RESP_SHARED;
+    r->shared = s;
+    return r;
+}
+
+static struct MHD_Response *
+shared_to_mhd(struct http_server *srv, struct http_shared *s)
+{
+    struct MHD_Response *mr =
+        MHD_create_response_from_buffer_with_free_callback_cls(s->len, s->body, shared_release, s);
+    if (mr == NULL)
+        return NULL;
+    atomic_fetch_add(&s->holds, 1);
+    add_common_headers(srv, mr, s->content_type);
+    return mr;
+}
+
+/* The MHD response sending s, made on first use. *shared: it is s's (queue it, do not
+ * destroy it); otherwise (s was first sent by another server) it is the caller's. */
+static struct MHD_Response *
+shared_response(struct http_server *srv, struct http_shared *s, bool *shared)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->mr == NULL && (s->mr = shared_to_mhd(srv, s)) != NULL)
+        s->mr_srv = srv;
+    struct MHD_Response *mr = s->mr_srv == srv ? s->mr : NULL;
+    pthread_mutex_unlock(&s->lock);
+    *shared = mr != NULL;
+    return mr != NULL ? mr : shared_to_mhd(srv, s);
+}
+
 /* Turns r (consumed) into an MHD response. NULL when MHD refuses (out of memory). */
 static struct MHD_Response *
 to_mhd(struct http_server *srv, struct request_state *rs, struct http_response *r)
 {
     struct MHD_Response *mr = NULL;
     switch (r->kind) {
-    case HTTP_RESP_FIXED: /* queue() takes those from fixed_response */
+    case HTTP_RESP_FIXED: /* queue() takes those from fixed_response and shared_response */
+    case HTTP_RESP_SHARED:
         abort();
     case HTTP_RESP_BODY:
         mr = MHD_create_response_from_buffer(r->body_len, r->body, MHD_RESPMEM_MUST_FREE);
@@ -287,8 +383,10 @@ queue(struct http_server *srv, struct request_state *rs, struct http_response *r
     unsigned status =
         r->kind == HTTP_RESP_HIJACK && !http_request_wants_upgrade(&rs->req) ? 200 : r->status;
     bool shared = false;
-    struct MHD_Response *mr =
-        r->kind == HTTP_RESP_FIXED ? fixed_response(srv, r->fixed, &shared) : to_mhd(srv, rs, r);
+    struct MHD_Response *mr = r->kind == HTTP_RESP_FIXED ? fixed_response(srv, r->fixed, &shared)
+                              : r->kind == HTTP_RESP_SHARED
+                                  ? shared_response(srv, r->shared, &shared)
+                                  : to_mhd(srv, rs, r);
     http_response_free(r);
     if (mr == NULL)
         return MHD_NO;
