@@ -387,10 +387,14 @@ queue(struct http_server *srv, struct request_state *rs, struct http_response *r
                               : r->kind == HTTP_RESP_SHARED
                                   ? shared_response(srv, r->shared, &shared)
                                   : to_mhd(srv, rs, r);
-    http_response_free(r);
-    if (mr == NULL)
+    if (mr == NULL) {
+        http_response_free(r);
         return MHD_NO;
+    }
     enum MHD_Result ok = MHD_queue_response(rs->req.conn, status, mr);
+    /* Only now: r may hold the last reference to a shared response, whose MHD response then
+     * lives on only as long as this connection sends it. */
+    http_response_free(r);
     if (!shared)
         MHD_destroy_response(mr);
     if (ok != MHD_YES)
