@@ -27,7 +27,7 @@ container_doc_free(void *p)
     json_decref(d->host_config);
     json_decref(d->config);
     free(d->list_fixed);
-    free(d->inspect);
+    http_shared_unref(d->inspect);
     free(d->list_head);
     free(d->list_tail);
     free(d);

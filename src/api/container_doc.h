@@ -26,8 +26,7 @@ struct container_doc {
     /* Encoded answers kept while the engine's gen (engine/engine.h) stays gen: nothing under
      * the engine lock changed since they were made. Under the engine lock. */
     uint64_t gen;
-    char *inspect; /* the inspect answer, its newline included; NULL: none kept */
-    size_t inspect_len;
+    struct http_shared *inspect; /* the inspect answer (a reference); NULL: none kept */
     char *list_head; /* the list entry up to the Status text: `{..., "Status":"`; or NULL */
     char *list_tail; /* and after it: `", "NetworkSettings":{...}}` */
 };

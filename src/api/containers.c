@@ -208,41 +208,37 @@ doc_revalidate(struct container_doc *doc, uint64_t gen)
 {
     if (doc->gen == gen)
         return;
-    free(doc->inspect);
+    http_shared_unref(doc->inspect);
     free(doc->list_head);
     free(doc->list_tail);
-    doc->inspect = doc->list_head = doc->list_tail = NULL;
+    doc->inspect = NULL;
+    doc->list_head = doc->list_tail = NULL;
     doc->gen = gen;
 }
 
-/* c's inspect answer, its newline included (new string, *len its length): the one kept with
- * the container while nothing changed, or encoded now and kept. NULL: it cannot be encoded.
- * Lock held. */
-static char *
-inspect_text(struct api *api, const struct container *c, size_t *len)
+/* c's inspect answer, its newline included (a new reference): the one kept with the container
+ * while nothing changed, or encoded now and kept. NULL: it cannot be encoded. Lock held. */
+static struct http_shared *
+inspect_answer(struct api *api, const struct container *c)
 {
     struct container_doc *doc = c->api_doc;
     if (doc != NULL) {
         doc_revalidate(doc, api->eng->gen);
-        if (doc->inspect != NULL) {
-            *len = doc->inspect_len;
-            return xstrndup(doc->inspect, doc->inspect_len);
-        }
+        if (doc->inspect != NULL)
+            return http_shared_ref(doc->inspect);
     }
     json_t *o = encode_inspect(api, c);
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (text == NULL)
         return NULL;
-    *len = strlen(text);
-    text = xrealloc(text, *len + 2);
-    memcpy(text + *len, "\n", 2);
-    *len += 1;
-    if (doc != NULL) {
-        doc->inspect = xstrndup(text, *len);
-        doc->inspect_len = *len;
-    }
-    return text;
+    size_t len = strlen(text);
+    text = xrealloc(text, len + 2);
+    memcpy(text + len, "\n", 2);
+    struct http_shared *s = http_shared_new(200, "application/json", text, len + 1);
+    if (doc != NULL)
+        doc->inspect = http_shared_ref(s);
+    return s;
 }
 
 struct http_response *
@@ -252,16 +248,13 @@ api_container_inspect(struct http_request *req, void *app)
     struct err *err = NULL;
     engine_lock_read(api->eng);
     struct container *c = store_find_container(&api->eng->store, http_param(req, "id"), &err);
-    char *text = NULL;
-    size_t len = 0;
-    if (c != NULL)
-        text = inspect_text(api, c, &len);
+    struct http_shared *answer = c != NULL ? inspect_answer(api, c) : NULL;
     engine_unlock(api->eng);
     if (c == NULL)
         return api_error_response(&err);
-    if (text == NULL)
+    if (answer == NULL)
         return http_response_error(500, "failed to encode response");
-    return http_response_json_text(200, text, len);
+    return http_response_take_shared(answer);
 }
 
 static const char *const list_filter_keys[] = {"ancestor", "before", "exited", "id",     "label",

@@ -13,18 +13,33 @@
 #include "engine/distribution.h"
 #include "engine/engine.h"
 
+/* The classic builder: BuildKit's /session and /grpc are not served (compat-notes 3). */
+#define PING_HEADERS                                                                               \
+    .n_headers = 3, .headers = {                                                                   \
+                        {"Cache-Control", "no-cache, no-store, must-revalidate"},                  \
+                        {"Pragma", "no-cache"},                                                    \
+                        {"Builder-Version", "1"},                                                  \
+    }
+
+static const struct http_fixed_response PING_OK = {
+    .status = 200,
+    .content_type = "text/plain; charset=utf-8",
+    .body = "OK",
+    .body_len = 2,
+    PING_HEADERS,
+};
+
+static const struct http_fixed_response PING_HEAD = {
+    .status = 200,
+    .content_type = "text/plain; charset=utf-8",
+    PING_HEADERS,
+};
+
 struct http_response *
 api_ping(struct http_request *req, void *app)
 {
     (void)app;
-    bool head = strcmp(req->method, "HEAD") == 0;
-    struct http_response *r =
-        http_response_data(200, "text/plain; charset=utf-8", head ? NULL : "OK", head ? 0 : 2);
-    http_response_add_header(r, "Cache-Control", "no-cache, no-store, must-revalidate");
-    http_response_add_header(r, "Pragma", "no-cache");
-    /* The classic builder: BuildKit's /session and /grpc are not served (compat-notes 3). */
-    http_response_add_header(r, "Builder-Version", "1");
-    return r;
+    return http_response_fixed(strcmp(req->method, "HEAD") == 0 ? &PING_HEAD : &PING_OK);
 }
 
 static char *

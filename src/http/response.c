@@ -67,6 +67,14 @@ http_response_error(unsigned status, const char *message)
 }
 
 struct http_response *
+http_response_fixed(const struct http_fixed_response *fixed)
+{
+    struct http_response *r = response_new(HTTP_RESP_FIXED, fixed->status, NULL);
+    r->fixed = fixed;
+    return r;
+}
+
+struct http_response *
 http_response_stream(unsigned status, const char *content_type, http_stream_fn fn, void *ctx,
                      http_free_fn ctx_free)
 {
@@ -90,6 +98,8 @@ http_response_hijack(const char *content_type, http_hijack_fn fn, void *ctx, htt
 void
 http_response_add_header(struct http_response *r, const char *name, const char *value)
 {
+    if (r->kind == HTTP_RESP_FIXED)
+        abort(); /* it would be sent without the header */
     r->headers = xrealloc(r->headers, (r->n_headers + 1) * sizeof(*r->headers));
     r->headers[r->n_headers].name = xstrdup(name);
     r->headers[r->n_headers].value = xstrdup(value);
@@ -108,6 +118,7 @@ http_response_free(struct http_response *r)
     free(r->headers);
     free(r->content_type);
     free(r->body);
+    http_shared_unref(r->shared);
     if (r->ctx_free != NULL)
         r->ctx_free(r->ctx);
     free(r);

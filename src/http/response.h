@@ -1,6 +1,6 @@
 /*
  * response: what a handler returns. Four shapes:
- *   - a complete body (JSON, text, or none);
+ *   - a complete body (JSON, text, or none), possibly a fixed one (below);
  *   - a stream: a producer the server calls for each piece of a chunked body, which blocks
  *     until it has data (http_stream_wait) and ends the stream when done;
  *   - a hijack: after `101 UPGRADED` the raw socket is handed to a function that owns the
@@ -34,7 +34,31 @@ struct http_header_kv {
     char *name, *value;
 };
 
-enum http_response_kind { HTTP_RESP_BODY, HTTP_RESP_STREAM, HTTP_RESP_HIJACK };
+enum http_response_kind {
+    HTTP_RESP_BODY,
+    HTTP_RESP_FIXED,
+    HTTP_RESP_SHARED,
+    HTTP_RESP_STREAM,
+    HTTP_RESP_HIJACK
+};
+
+enum { HTTP_FIXED_MAX_HEADERS = 4 };
+
+/* A body answer that is the same for every request (status, content type, body and headers are
+ * literals), such as /_ping's. The server makes it into a libmicrohttpd response once, on its
+ * first use, and queues that same response for every request after: no allocation and no
+ * header copying per request. Define it `static const`: the server keys its cache on its
+ * address, which must stay valid as long as the server. */
+struct http_fixed_response {
+    unsigned status;
+    const char *content_type; /* NULL: none */
+    const char *body;         /* NULL: no body */
+    size_t body_len;
+    size_t n_headers;
+    struct {
+        const char *name, *value;
+    } headers[HTTP_FIXED_MAX_HEADERS];
+};
 
 struct http_response {
     enum http_response_kind kind;
@@ -44,6 +68,8 @@ struct http_response {
     size_t body_len;
     struct http_header_kv *headers;
     size_t n_headers;
+    const struct http_fixed_response *fixed; /* HTTP_RESP_FIXED */
+    struct http_shared *shared;              /* HTTP_RESP_SHARED (a reference) */
     http_stream_fn stream_fn;
     http_hijack_fn hijack_fn;
     void *ctx;
@@ -59,13 +85,31 @@ struct http_response *http_response_error(unsigned status, const char *message);
 /* A body copied from data, or no body when data is NULL. */
 struct http_response *http_response_data(unsigned status, const char *content_type,
                                          const void *data, size_t len);
+/* The fixed answer (borrowed: see struct http_fixed_response). */
+struct http_response *http_response_fixed(const struct http_fixed_response *fixed);
+
+/* A body answer that its owner keeps and many requests send as it is, such as a container's
+ * inspect answer while the container does not change. The server makes it into a
+ * libmicrohttpd response on its first use and queues that same response after, as for a fixed
+ * one (so it must not depend on the request). Reference counted; any thread may drop a
+ * reference; the body lives until the last reference and the last connection sending it are
+ * gone. */
+struct http_shared;
+/* status and content_type (copied) as for http_response_data; body taken (malloc'd, len
+ * bytes). The caller holds the one reference. */
+struct http_shared *http_shared_new(unsigned status, const char *content_type, char *body,
+                                    size_t len);
+struct http_shared *http_shared_ref(struct http_shared *s);
+void http_shared_unref(struct http_shared *s); /* NULL: no-op */
+/* The answer sending s; takes the caller's reference to s. */
+struct http_response *http_response_take_shared(struct http_shared *s);
 struct http_response *http_response_stream(unsigned status, const char *content_type,
                                            http_stream_fn fn, void *ctx, http_free_fn ctx_free);
 /* 101 with Connection/Upgrade headers and content_type; fn runs on the raw socket. Without
  * upgrade headers in the request: 200, and fn's writes become the body (its reads see EOF). */
 struct http_response *http_response_hijack(const char *content_type, http_hijack_fn fn, void *ctx,
                                            http_free_fn ctx_free);
-/* Adds a header (copied). */
+/* Adds a header (copied); not to a fixed response, whose headers are its own. */
 void http_response_add_header(struct http_response *r, const char *name, const char *value);
 void http_response_free(struct http_response *r);
 

@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <poll.h>
@@ -24,6 +25,7 @@
 
 enum {
     MAX_DAEMONS = 16,
+    MAX_FIXED = 16, /* fixed responses kept ready (http_response_fixed); more are built each time */
     STREAM_BLOCK = 64 * 1024,
     HIJACK_DRAIN_MS = 5000,
     UPLOAD_BUFFER = 1024 * 1024, /* a streamed body in flight between the two threads */
@@ -85,6 +87,14 @@ struct http_server {
      * with the first TLS listener, before its daemon starts. */
     bool tls_set, tls_verify;
     struct http_deadlines *deadlines; /* NULL without a header timeout */
+    /* Fixed responses made into MHD responses, each queued as it is by every request that
+     * answers it (MHD counts the connections using one); under fixed_lock. */
+    pthread_mutex_t fixed_lock;
+    struct {
+        const struct http_fixed_response *key;
+        struct MHD_Response *mr;
+    } fixed[MAX_FIXED];
+    size_t n_fixed;
 };
 
 static void
@@ -115,6 +125,7 @@ http_server_new(const struct route *routes, size_t n_routes, void *app,
         abort(); /* only fails when the process is out of fds at start-up */
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->hijacks_done, NULL);
+    pthread_mutex_init(&srv->fixed_lock, NULL);
     if (opts->header_timeout_s > 0)
         srv->deadlines = http_deadlines_new(opts->header_timeout_s, opts->idle_timeout_s);
     return srv;
@@ -168,12 +179,144 @@ static void hijack_on_upgrade(void *cls, struct MHD_Connection *conn, void *con_
                               const char *extra_in, size_t extra_in_size, MHD_socket sock,
                               struct MHD_UpgradeResponseHandle *urh);
 
+static struct MHD_Response *
+fixed_to_mhd(struct http_server *srv, const struct http_fixed_response *f)
+{
+    struct MHD_Response *mr =
+        MHD_create_response_from_buffer(f->body_len, (void *)f->body, MHD_RESPMEM_PERSISTENT);
+    if (mr == NULL)
+        return NULL;
+    add_common_headers(srv, mr, f->content_type);
+    for (size_t i = 0; i < f->n_headers; i++)
+        MHD_add_response_header(mr, f->headers[i].name, f->headers[i].value);
+    return mr;
+}
+
+/* The MHD response of a fixed answer, made on first use. *shared: it is the server's (queue it,
+ * do not destroy it); otherwise (the cache is full) it is the caller's. */
+static struct MHD_Response *
+fixed_response(struct http_server *srv, const struct http_fixed_response *f, bool *shared)
+{
+    pthread_mutex_lock(&srv->fixed_lock);
+    struct MHD_Response *mr = NULL;
+    size_t i = 0;
+    while (i < srv->n_fixed && srv->fixed[i].key != f)
+        i++;
+    if (i < srv->n_fixed) {
+        mr = srv->fixed[i].mr;
+    } else if (i < MAX_FIXED && (mr = fixed_to_mhd(srv, f)) != NULL) {
+        srv->fixed[i].key = f;
+        srv->fixed[i].mr = mr;
+        srv->n_fixed++;
+    }
+    pthread_mutex_unlock(&srv->fixed_lock);
+    *shared = mr != NULL;
+    return mr != NULL ? mr : fixed_to_mhd(srv, f);
+}
+
+/* ---- shared responses ---- */
+
+struct http_shared {
+    atomic_int refs;  /* its owners' references */
+    atomic_int holds; /* 1 while refs > 0, plus 1 for each MHD response sending body */
+    unsigned status;
+    char *content_type; /* NULL: none */
+    char *body;
+    size_t len;
+    pthread_mutex_t lock;    /* for mr and mr_srv */
+    struct MHD_Response *mr; /* made by mr_srv on first use, one MHD reference; or NULL */
+    const struct http_server *mr_srv;
+};
+
+struct http_shared *
+http_shared_new(unsigned status, const char *content_type, char *body, size_t len)
+{
+    struct http_shared *s = xcalloc(1, sizeof(*s));
+    atomic_init(&s->refs, 1);
+    atomic_init(&s->holds, 1);
+    s->status = status;
+    s->content_type = content_type != NULL ? xstrdup(content_type) : NULL;
+    s->body = body;
+    s->len = len;
+    pthread_mutex_init(&s->lock, NULL);
+    return s;
+}
+
+struct http_shared *
+http_shared_ref(struct http_shared *s)
+{
+    atomic_fetch_add(&s->refs, 1);
+    return s;
+}
+
+/* MHD's free callback of a response sending s->body, and the owners' last release. */
+static void
+shared_release(void *cls)
+{
+    struct http_shared *s = cls;
+    if (atomic_fetch_sub(&s->holds, 1) != 1)
+        return;
+    pthread_mutex_destroy(&s->lock);
+    free(s->content_type);
+    free(s->body);
+    free(s);
+}
+
+void
+http_shared_unref(struct http_shared *s)
+{
+    if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    /* Connections still sending it keep their own MHD references, and so the body. */
+    if (s->mr != NULL)
+        MHD_destroy_response(s->mr);
+    shared_release(s);
+}
+
+struct http_response *
+http_response_take_shared(struct http_shared *s)
+{
+    struct http_response *r = http_response_data(s->status, NULL, NULL, 0);
+    r->kind = HTTP_RESP_SHARED;
+    r->shared = s;
+    return r;
+}
+
+static struct MHD_Response *
+shared_to_mhd(struct http_server *srv, struct http_shared *s)
+{
+    struct MHD_Response *mr =
+        MHD_create_response_from_buffer_with_free_callback_cls(s->len, s->body, shared_release, s);
+    if (mr == NULL)
+        return NULL;
+    atomic_fetch_add(&s->holds, 1);
+    add_common_headers(srv, mr, s->content_type);
+    return mr;
+}
+
+/* The MHD response sending s, made on first use. *shared: it is s's (queue it, do not
+ * destroy it); otherwise (s was first sent by another server) it is the caller's. */
+static struct MHD_Response *
+shared_response(struct http_server *srv, struct http_shared *s, bool *shared)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->mr == NULL && (s->mr = shared_to_mhd(srv, s)) != NULL)
+        s->mr_srv = srv;
+    struct MHD_Response *mr = s->mr_srv == srv ? s->mr : NULL;
+    pthread_mutex_unlock(&s->lock);
+    *shared = mr != NULL;
+    return mr != NULL ? mr : shared_to_mhd(srv, s);
+}
+
 /* Turns r (consumed) into an MHD response. NULL when MHD refuses (out of memory). */
 static struct MHD_Response *
 to_mhd(struct http_server *srv, struct request_state *rs, struct http_response *r)
 {
     struct MHD_Response *mr = NULL;
     switch (r->kind) {
+    case HTTP_RESP_FIXED: /* queue() takes those from fixed_response and shared_response */
+    case HTTP_RESP_SHARED:
+        abort();
     case HTTP_RESP_BODY:
         mr = MHD_create_response_from_buffer(r->body_len, r->body, MHD_RESPMEM_MUST_FREE);
         if (mr != NULL)
@@ -239,12 +382,21 @@ queue(struct http_server *srv, struct request_state *rs, struct http_response *r
     /* Without an upgrade, a hijacked endpoint answers 200 and streams over the connection. */
     unsigned status =
         r->kind == HTTP_RESP_HIJACK && !http_request_wants_upgrade(&rs->req) ? 200 : r->status;
-    struct MHD_Response *mr = to_mhd(srv, rs, r);
-    http_response_free(r);
-    if (mr == NULL)
+    bool shared = false;
+    struct MHD_Response *mr = r->kind == HTTP_RESP_FIXED ? fixed_response(srv, r->fixed, &shared)
+                              : r->kind == HTTP_RESP_SHARED
+                                  ? shared_response(srv, r->shared, &shared)
+                                  : to_mhd(srv, rs, r);
+    if (mr == NULL) {
+        http_response_free(r);
         return MHD_NO;
+    }
     enum MHD_Result ok = MHD_queue_response(rs->req.conn, status, mr);
-    MHD_destroy_response(mr);
+    /* Only now: r may hold the last reference to a shared response, whose MHD response then
+     * lives on only as long as this connection sends it. */
+    http_response_free(r);
+    if (!shared)
+        MHD_destroy_response(mr);
     if (ok != MHD_YES)
         LOG_DEBUG("http: could not queue %u for %s %s", status, rs->req.method, rs->req.url);
     return ok;
@@ -976,6 +1128,9 @@ http_server_free(struct http_server *srv)
         return;
     http_server_stop(srv);
     http_deadlines_free(srv->deadlines);
+    for (size_t i = 0; i < srv->n_fixed; i++)
+        MHD_destroy_response(srv->fixed[i].mr);
+    pthread_mutex_destroy(&srv->fixed_lock);
     close(srv->stop_efd);
     pthread_cond_destroy(&srv->hijacks_done);
     pthread_mutex_destroy(&srv->lock);

@@ -133,10 +133,61 @@ h_hijack(struct http_request *req, void *app)
     return http_response_hijack("application/vnd.docker.raw-stream", hj_upper, NULL, NULL);
 }
 
+static const struct http_fixed_response FIXED_PONG = {
+    .status = 200,
+    .content_type = "text/plain",
+    .body = "pong",
+    .body_len = 4,
+    .n_headers = 2,
+    .headers = {{"Cache-Control", "no-cache"}, {"X-Two", "2"}},
+};
+
+static const struct http_fixed_response FIXED_HEAD = {
+    .status = 200,
+    .content_type = "text/plain",
+    .n_headers = 1,
+    .headers = {{"Cache-Control", "no-cache"}},
+};
+
+static struct http_response *
+h_fixed(struct http_request *req, void *app)
+{
+    (void)app;
+    return http_response_fixed(strcmp(req->method, "HEAD") == 0 ? &FIXED_HEAD : &FIXED_PONG);
+}
+
+/* The answer /shared sends, as an owner such as inspect keeps one; replaced by /shared-next. */
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct http_shared *shared_answer;
+
+static void
+shared_set(const char *text)
+{
+    struct http_shared *s = http_shared_new(200, "application/json", strdup(text), strlen(text));
+    pthread_mutex_lock(&shared_lock);
+    struct http_shared *old = shared_answer;
+    shared_answer = s;
+    pthread_mutex_unlock(&shared_lock);
+    http_shared_unref(old); /* connections still sending it keep its body */
+}
+
+static struct http_response *
+h_shared(struct http_request *req, void *app)
+{
+    (void)req;
+    (void)app;
+    pthread_mutex_lock(&shared_lock);
+    struct http_shared *s = http_shared_ref(shared_answer);
+    pthread_mutex_unlock(&shared_lock);
+    return http_response_take_shared(s);
+}
+
 static const struct route routes[] = {
-    {"GET", "/info", h_info, 0},       {"GET", "/things/{id}/info", h_info, 0},
-    {"POST", "/body", h_body, 0},      {"GET", "/stream", h_stream, 0},
-    {"GET", "/forever", h_forever, 0}, {"POST", "/hijack", h_hijack, 0},
+    {"GET", "/fixed", h_fixed, 0},           {"GET", "/shared", h_shared, 0},
+    {"HEAD", "/fixed", h_fixed, 0},          {"GET", "/info", h_info, 0},
+    {"GET", "/things/{id}/info", h_info, 0}, {"POST", "/body", h_body, 0},
+    {"GET", "/stream", h_stream, 0},         {"GET", "/forever", h_forever, 0},
+    {"POST", "/hijack", h_hijack, 0},
 };
 
 /* ---- client helpers ---- */
@@ -245,6 +296,8 @@ teardown(void **state)
 {
     (void)state;
     http_server_free(srv);
+    http_shared_unref(shared_answer); /* may outlive the server that sent it */
+    shared_answer = NULL;
     listener_close(&lst);
     close(trigger_efd);
     rmdir(dir);
@@ -275,6 +328,98 @@ test_common_headers_and_version_prefix(void **state)
     assert_non_null(strstr(r, "\"major\":1,\"minor\":47,\"versioned\":false"));
     free(r);
     close(fd);
+}
+
+/* The response without its Date line (the only one that changes). */
+static char *
+without_date(char *r)
+{
+    char *d = strstr(r, "Date: ");
+    if (d != NULL) {
+        char *end = strstr(d, "\r\n");
+        assert_non_null(end);
+        memmove(d, end + 2, strlen(end + 2) + 1);
+    }
+    return r;
+}
+
+static void
+test_fixed_response_exact_bytes_every_time(void **state)
+{
+    (void)state;
+    static const char want[] = "HTTP/1.1 200 OK\r\n"
+                               "Api-Version: 1.47\r\n"
+                               "Docker-Experimental: false\r\n"
+                               "Ostype: linux\r\n"
+                               "Server: test/1.0 (linux)\r\n"
+                               "Content-Type: text/plain\r\n"
+                               "Cache-Control: no-cache\r\n"
+                               "X-Two: 2\r\n"
+                               "Content-Length: 4\r\n"
+                               "\r\n"
+                               "pong";
+    static const char want_head[] = "HTTP/1.1 200 OK\r\n"
+                                    "Api-Version: 1.47\r\n"
+                                    "Docker-Experimental: false\r\n"
+                                    "Ostype: linux\r\n"
+                                    "Server: test/1.0 (linux)\r\n"
+                                    "Content-Type: text/plain\r\n"
+                                    "Cache-Control: no-cache\r\n"
+                                    "Content-Length: 0\r\n"
+                                    "\r\n";
+    /* The same response object answers every request, on any connection. */
+    int a = client(), b = client();
+    for (int i = 0; i < 3; i++) {
+        send_str(i % 2 ? b : a, "GET /fixed HTTP/1.1\r\nHost: x\r\n\r\n");
+        char *r = without_date(read_until(i % 2 ? b : a, "pong", NULL));
+        assert_string_equal(r, want);
+        free(r);
+    }
+    send_str(a, "HEAD /fixed HTTP/1.1\r\nHost: x\r\n\r\n");
+    char *r = without_date(read_until(a, "\r\n\r\n", NULL));
+    assert_string_equal(r, want_head);
+    free(r);
+    /* The connection's own headers still follow each request. */
+    send_str(b, "GET /fixed HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    r = read_until(b, "pong", NULL);
+    assert_non_null(strstr(r, "\r\nConnection: close\r\n"));
+    assert_true(at_eof(b));
+    free(r);
+    close(a);
+    close(b);
+}
+
+static void
+test_shared_response_served_until_replaced(void **state)
+{
+    (void)state;
+    static const char head[] = "HTTP/1.1 200 OK\r\n"
+                               "Api-Version: 1.47\r\n"
+                               "Docker-Experimental: false\r\n"
+                               "Ostype: linux\r\n"
+                               "Server: test/1.0 (linux)\r\n"
+                               "Content-Type: application/json\r\n";
+    shared_set("{\"n\":1}\n");
+    int a = client(), b = client();
+    for (int i = 0; i < 4; i++) {
+        send_str(i % 2 ? b : a, "GET /shared HTTP/1.1\r\nHost: x\r\n\r\n");
+        char *r = without_date(read_until(i % 2 ? b : a, "}\n", NULL));
+        char want[512];
+        snprintf(want, sizeof(want), "%sContent-Length: 8\r\n\r\n{\"n\":1}\n", head);
+        assert_string_equal(r, want);
+        free(r);
+    }
+    /* The owner replaces it: the old one is freed, the new one is what is sent. */
+    shared_set("{\"n\":22}\n");
+    send_str(a, "GET /shared HTTP/1.1\r\nHost: x\r\n\r\n");
+    char *r = without_date(read_until(a, "}\n", NULL));
+    char want[512];
+    snprintf(want, sizeof(want), "%sContent-Length: 9\r\n\r\n{\"n\":22}\n", head);
+    assert_string_equal(r, want);
+    free(r);
+    close(a);
+    close(b);
+    shared_set("{}");
 }
 
 static void
@@ -476,6 +621,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_common_headers_and_version_prefix),
+        cmocka_unit_test(test_fixed_response_exact_bytes_every_time),
+        cmocka_unit_test(test_shared_response_served_until_replaced),
         cmocka_unit_test(test_errors_are_json),
         cmocka_unit_test(test_error_keeps_connection_alive),
         cmocka_unit_test(test_chunked_request_body),
