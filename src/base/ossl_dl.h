@@ -3,9 +3,10 @@
  *
  * Mapping and relocating libcrypto (bound at load, 20,000 relocations) was the largest part of
  * the daemon's start-up once libarchive and libmicrohttpd were static, and the largest library
- * in its idle memory (bench/README.md), yet a daemon that only answers queries never hashes a
- * layer nor talks TLS to an agent or a registry. With SOCKERLESS_STATIC_LIBS this file defines
- * the OpenSSL functions the daemon calls (base/digest.c, image/, driver/agent.c, agentproto/);
+ * in its idle memory (bench/README.md), yet a daemon that only answers queries never talks TLS
+ * to an agent or a registry (layers are hashed with nettle, base/digest.h). With
+ * SOCKERLESS_STATIC_LIBS this file defines the OpenSSL functions the daemon calls (image/, api/,
+ * driver/agent.c, agentproto/);
  * the first call loads libssl.so.3, whose dependency is libcrypto.so.3, and each call goes to
  * the loaded library. libcurl, loaded later (image/curl_dl.h), shares the same two libraries, so
  * an SSL_CTX that libcurl hands to a callback is the one these functions work on.
