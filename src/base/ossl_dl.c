@@ -1,6 +1,6 @@
 #include "base/ossl_dl.h"
 
-#if SOCKERLESS_OSSL_DL
+#ifdef SOCKERLESS_OSSL_DL
 
 #include <dlfcn.h>
 #include <openssl/crypto.h>

@@ -1,6 +1,6 @@
 #include "http/tls_dl.h"
 
-#if SOCKERLESS_TLS_DL
+#ifdef SOCKERLESS_TLS_DL
 
 #include <dlfcn.h>
 #include <gnutls/abstract.h>
