@@ -17,8 +17,10 @@ packages=(
   libcurl4-openssl-dev docker-registry apache2-utils openssl zstd
   # The valgrind run of the end-to-end subset (ctest --preset valgrind).
   valgrind
-  # The static sockerless-agent: the .a archives libarchive's static link needs beyond its
-  # own (pkg-config --static --libs libarchive: nettle, acl, lzma, zstd, lz4, bz2, z, xml2).
+  # The static sockerless-agent, and sockerlessd's static libarchive and libmicrohttpd
+  # (SOCKERLESS_STATIC_LIBS, src/CMakeLists.txt): the .a archives libarchive's static link
+  # needs beyond its own (pkg-config --static --libs libarchive: nettle, acl, lzma, zstd, lz4,
+  # bz2, z, xml2). libarchive.a and libmicrohttpd.a come with their -dev packages above.
   libacl1-dev libzstd-dev liblz4-dev nettle-dev liblzma-dev libbz2-dev zlib1g-dev libxml2-dev
 )
 # The end-to-end tests drive the real docker CLI. A machine that has none gets Debian's

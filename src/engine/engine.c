@@ -56,8 +56,11 @@ load_engine_id(struct engine *eng, struct err **err)
             }
         }
     }
+    /* Without fsync: it was most of the engine's set-up in a fresh data root (the daemon's cold
+     * start, bench/README.md). A crash before the kernel writes the file back leaves it empty or
+     * absent, read above as no ID: a new one is made, as for the fresh data root it was. */
     make_uuid(eng->id, sizeof(eng->id));
-    if (fsutil_write_atomic(path, eng->id, strlen(eng->id), 0600, err) < 0)
+    if (fsutil_write_replace(path, eng->id, strlen(eng->id), 0600, err) < 0)
         return err_wrap(err, "write engine id");
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "base/xalloc.h"
+#include "http/tls_dl.h"
 
 /* A PEM bundle of a few hundred certificates still fits; anything larger is not a PEM file. */
 enum { TLS_FILE_MAX = 4 * 1024 * 1024 };
@@ -78,6 +79,8 @@ check_material(const struct http_tls *tls, const char *cert_path, const char *ke
 struct http_tls *
 http_tls_load(const char *cert_path, const char *key_path, const char *ca_path, struct err **err)
 {
+    if (tls_dl_load(err) < 0)
+        return NULL;
     struct http_tls *tls = xcalloc(1, sizeof(*tls));
     if ((tls->cert_pem = read_pem("TLS certificate", cert_path, err)) == NULL ||
         (tls->key_pem = read_pem("TLS key", key_path, err)) == NULL ||

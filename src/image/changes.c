@@ -4,11 +4,11 @@
 #include <archive_entry.h>
 #include <ctype.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "base/digest.h"
 #include "base/strv.h"
 #include "base/xalloc.h"
 
@@ -179,29 +179,19 @@ image_layer_digest(const void *data, size_t len, char out[72], int64_t *size, st
         archive_read_free(a);
         return -1;
     }
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    struct digest_sha256 *md = digest_sha256_new();
     char chunk[65536];
     la_ssize_t n;
     int64_t total = 0;
     while ((n = archive_read_data(a, chunk, sizeof(chunk))) > 0) {
-        EVP_DigestUpdate(md, chunk, (size_t)n);
+        digest_sha256_update(md, chunk, (size_t)n);
         total += n;
     }
-    unsigned char d[32];
-    unsigned int dl;
-    EVP_DigestFinal_ex(md, d, &dl);
-    EVP_MD_CTX_free(md);
+    digest_sha256_final(md, out);
+    digest_sha256_free(md);
     archive_read_free(a);
     if (n < 0)
         return err_make(err, ERR_INVALID, 0, "invalid layer archive");
-    static const char hex[] = "0123456789abcdef";
-    memcpy(out, "sha256:", 7);
-    for (int i = 0; i < 32; i++) {
-        out[7 + 2 * i] = hex[d[i] >> 4];
-        out[8 + 2 * i] = hex[d[i] & 15];
-    }
-    out[71] = '\0';
     *size = total;
     return 0;
 }

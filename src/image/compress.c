@@ -4,11 +4,12 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/digest.h"
 #include "base/fsutil.h"
 #include "base/xalloc.h"
 
@@ -16,7 +17,7 @@ enum { CHUNK = 128 * 1024 };
 
 struct sink {
     int fd;
-    EVP_MD_CTX *hash;
+    struct digest_sha256 *hash;
     int64_t size;
     int errnum;
 };
@@ -30,7 +31,7 @@ sink_write(struct archive *a, void *ctx, const void *buf, size_t len)
         s->errnum = errno;
         return -1;
     }
-    EVP_DigestUpdate(s->hash, buf, len);
+    digest_sha256_update(s->hash, buf, len);
     s->size += (int64_t)len;
     return (la_ssize_t)len;
 }
@@ -58,8 +59,7 @@ compress_gzip_file(const char *path, int out_fd, char digest[72], int64_t *size,
     int in = open(path, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         return err_make(err, ERR_INTERNAL, errno, "open %s", path);
-    struct sink s = {.fd = out_fd, .hash = EVP_MD_CTX_new()};
-    EVP_DigestInit_ex(s.hash, EVP_sha256(), NULL);
+    struct sink s = {.fd = out_fd, .hash = digest_sha256_new()};
     struct archive *a = gzip_writer(&s);
     struct archive_entry *e = archive_entry_new();
     archive_entry_set_pathname(e, "layer.tar");
@@ -92,14 +92,9 @@ compress_gzip_file(const char *path, int out_fd, char digest[72], int64_t *size,
         archive_write_free(a);
     close(in);
     if (rc == 0) {
-        unsigned char md[32];
-        unsigned int mdlen = 0;
-        EVP_DigestFinal_ex(s.hash, md, &mdlen);
-        memcpy(digest, "sha256:", 7);
-        for (unsigned i = 0; i < 32; i++)
-            snprintf(digest + 7 + 2 * i, 3, "%02x", md[i]);
+        digest_sha256_final(s.hash, digest);
         *size = s.size;
     }
-    EVP_MD_CTX_free(s.hash);
+    digest_sha256_free(s.hash);
     return rc;
 }

@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/openat2.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "base/digest.h"
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -59,21 +59,6 @@ id_hex(const char *id, char hex[65])
     }
     hex[64] = '\0';
     return true;
-}
-
-static void
-digest_final(EVP_MD_CTX *md, char out[72])
-{
-    static const char hexd[] = "0123456789abcdef";
-    unsigned char d[32];
-    unsigned int dl = 0;
-    EVP_DigestFinal_ex(md, d, &dl);
-    memcpy(out, "sha256:", 7);
-    for (int i = 0; i < 32; i++) {
-        out[7 + 2 * i] = hexd[d[i] >> 4];
-        out[8 + 2 * i] = hexd[d[i] & 15];
-    }
-    out[71] = '\0';
 }
 
 /* Removes everything inside dir (not dir itself). */
@@ -199,8 +184,7 @@ spool(struct archive *a, const char *tar_path, char diff_id[72], struct err **er
     int fd = open(tar_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return err_errno(err, "create %s", tar_path);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    struct digest_sha256 *md = digest_sha256_new();
     int64_t total = 0;
     int rc = 0;
     for (;;) {
@@ -220,7 +204,7 @@ spool(struct archive *a, const char *tar_path, char diff_id[72], struct err **er
                           LAYERSTORE_MAX_LAYER);
             break;
         }
-        EVP_DigestUpdate(md, buf, n);
+        digest_sha256_update(md, buf, n);
         if (fsutil_write_all(fd, buf, n) < 0) {
             rc = err_errno(err, "write %s", tar_path);
             break;
@@ -229,8 +213,8 @@ spool(struct archive *a, const char *tar_path, char diff_id[72], struct err **er
     if (close(fd) < 0 && rc == 0)
         rc = err_errno(err, "write %s", tar_path);
     if (rc == 0)
-        digest_final(md, diff_id);
-    EVP_MD_CTX_free(md);
+        digest_sha256_final(md, diff_id);
+    digest_sha256_free(md);
     if (rc == 0 && total == 0)
         rc = err_make(err, ERR_INVALID, 0, "invalid layer: empty input");
     return rc;
@@ -642,12 +626,11 @@ int
 layerstore_put_config(struct layerstore *ls, const char *blob, size_t len, char id[72],
                       struct err **err)
 {
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    EVP_DigestUpdate(md, blob, len);
+    struct digest_sha256 *md = digest_sha256_new();
+    digest_sha256_update(md, blob, len);
     char digest[72];
-    digest_final(md, digest);
-    EVP_MD_CTX_free(md);
+    digest_sha256_final(md, digest);
+    digest_sha256_free(md);
     cleanup_free char *path = xasprintf("%s/%s.json", ls->configs, digest + 7);
     struct stat st;
     if (stat(path, &st) == 0) {

@@ -283,7 +283,7 @@ write_fd(struct xfer *x, const char *data, size_t len)
             q->io_errno = errno;
             return 0;
         }
-        EVP_DigestInit_ex(q->hash, EVP_sha256(), NULL);
+        digest_sha256_reset(q->hash);
         q->out_base = 0;
         q->out_reset = true;
     }
@@ -303,7 +303,7 @@ write_fd(struct xfer *x, const char *data, size_t len)
         done += (size_t)w;
     }
     if (q->hash != NULL)
-        EVP_DigestUpdate(q->hash, data, len);
+        digest_sha256_update(q->hash, data, len);
     q->out_written += (int64_t)len;
     return len;
 }

@@ -23,17 +23,6 @@ pause_before(int attempt)
         ;
 }
 
-static void
-hex_of(EVP_MD_CTX *h, char out[72])
-{
-    unsigned char md[32];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(h, md, &n);
-    memcpy(out, "sha256:", 7);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
-}
-
 /* Where a 206 answer starts ("bytes 100-199/200"), -1 when unreadable. */
 static int64_t
 range_start(const char *content_range)
@@ -69,7 +58,7 @@ get_once(struct registry *r, struct reg_request *q, const char *digest, int64_t 
     if (q->status == 206 && range_start(q->content_range) != q->out_base) {
         /* not the range asked for: what was written cannot be trusted */
         *have = 0;
-        EVP_DigestInit_ex(q->hash, EVP_sha256(), NULL);
+        digest_sha256_reset(q->hash);
         if (ftruncate(q->out_fd, 0) < 0 || lseek(q->out_fd, 0, SEEK_SET) < 0)
             return err_make(err, ERR_INTERNAL, errno, "rewind the download of %s", digest);
         err_make(err, ERR_UNAVAILABLE, 0, "the registry answered another range of %s", digest);
@@ -90,8 +79,7 @@ registry_get_blob(struct registry *r, const char *digest, int64_t size, const ch
         return err_make(err, ERR_INVALID, 0, "invalid digest %.80s", digest);
     if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0)
         return err_make(err, ERR_INTERNAL, errno, "prepare the download of %s", digest);
-    EVP_MD_CTX *h = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(h, EVP_sha256(), NULL);
+    struct digest_sha256 *h = digest_sha256_new();
     struct reg_request q;
     reg_request_init(&q, "GET", reg_url(r, "blobs/%s", digest));
     q.follow = true;
@@ -116,7 +104,7 @@ registry_get_blob(struct registry *r, const char *digest, int64_t size, const ch
     }
     if (rc == 0 || q.out_overflow) {
         char got[72];
-        hex_of(h, got);
+        digest_sha256_final(h, got);
         if (!q.out_overflow && strcmp(got, digest) == 0) {
             if (progress != NULL)
                 progress(ctx, have, size);
@@ -128,7 +116,7 @@ registry_get_blob(struct registry *r, const char *digest, int64_t size, const ch
     } else {
         rc = -1;
     }
-    EVP_MD_CTX_free(h);
+    digest_sha256_free(h);
     free(q.url);
     reg_request_fini(&q);
     return rc;

@@ -6,7 +6,7 @@
 #define SOCKERLESS_IMAGE_REGISTRY_INTERNAL_H
 
 #include "image/curl_dl.h"
-#include <openssl/evp.h>
+#include "base/digest.h"
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -52,7 +52,7 @@ struct reg_request {
      * bodies (errors) are kept in err_body. */
     struct buf *out;
     int out_fd; /* -1: none */
-    EVP_MD_CTX *hash;
+    struct digest_sha256 *hash;
     int64_t out_limit;   /* bytes accepted into out_fd (< 0: no limit) */
     int64_t out_written; /* bytes written to out_fd by this exchange */
     bool out_overflow;   /* the limit was passed (the transfer was stopped) */
