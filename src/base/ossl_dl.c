@@ -2,7 +2,6 @@
 
 #ifdef SOCKERLESS_OSSL_DL
 
-#include <dlfcn.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -15,6 +14,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "base/dl.h"
 
 #define OSSL_DL_SONAME "libssl.so.3"
 
@@ -74,12 +75,12 @@
       (p, name, len), 0)                                                                           \
     X(int, X509_VERIFY_PARAM_set1_ip_asc, (X509_VERIFY_PARAM * p, const char *ip), (p, ip), 0)     \
     V(X509_VERIFY_PARAM_set_hostflags, (X509_VERIFY_PARAM * p, unsigned flags), (p, flags))        \
-    X(const char *, X509_verify_cert_error_string, (long n), (n), load_error)
+    X(const char *, X509_verify_cert_error_string, (long n), (n), lib.error)
 
 #define OSSL_DL_FIELD(ret, name, params, args, fail) __typeof__(&name) name;
 #define OSSL_DL_FIELD_V(name, params, args) __typeof__(&name) name;
-#define OSSL_DL_SYM(ret, name, params, args, fail) &&sym(lib, #name, &L.name, sizeof(L.name))
-#define OSSL_DL_SYM_V(name, params, args) &&sym(lib, #name, &L.name, sizeof(L.name))
+#define OSSL_DL_SYM(ret, name, params, args, fail) &&dl_sym(&lib, #name, &L.name, sizeof(L.name))
+#define OSSL_DL_SYM_V(name, params, args) &&dl_sym(&lib, #name, &L.name, sizeof(L.name))
 
 /* The loaded libraries' entry points. */
 static struct {
@@ -87,63 +88,33 @@ static struct {
     __typeof__(&OPENSSL_cleanse) OPENSSL_cleanse;
 } L;
 
-enum { OSSL_DL_UNTRIED, OSSL_DL_LOADED, OSSL_DL_FAILED };
-static _Atomic int state = OSSL_DL_UNTRIED;
+/* dlsym on libssl's handle finds libcrypto's functions too (a dependency of the handle). */
+static struct dl_lib lib = {.soname = OSSL_DL_SONAME};
+static _Atomic int state = DL_UNTRIED;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static char load_error[256];
-
-/* dlsym's result into a function pointer (POSIX: the object pointer has its bits). dlsym on
- * libssl's handle finds libcrypto's functions too (a dependency of the handle). */
-static bool
-sym(void *lib, const char *name, void *fp, size_t size)
-{
-    void *p = dlsym(lib, name);
-    if (p == NULL || size != sizeof(p)) {
-        snprintf(load_error, sizeof(load_error), "%s has no %s", OSSL_DL_SONAME, name);
-        return false;
-    }
-    memcpy(fp, &p, size);
-    return true;
-}
 
 /* Under lock, once. */
 static int
 load(void)
 {
-    void *lib = dlopen(OSSL_DL_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (lib == NULL) {
-        const char *why = dlerror();
-        snprintf(load_error, sizeof(load_error), "cannot load %s: %s", OSSL_DL_SONAME,
-                 why ? why : "unknown error");
-        return OSSL_DL_FAILED;
-    }
-    if (!(true OSSL_DL_FUNCTIONS(OSSL_DL_SYM, OSSL_DL_SYM_V) &&
-          sym(lib, "OPENSSL_cleanse", &L.OPENSSL_cleanse, sizeof(L.OPENSSL_cleanse))))
-        return OSSL_DL_FAILED; /* the library stays mapped: unloading it gains nothing */
-    return OSSL_DL_LOADED;
+    if (!dl_open(&lib) ||
+        !(true OSSL_DL_FUNCTIONS(OSSL_DL_SYM, OSSL_DL_SYM_V) &&
+          dl_sym(&lib, "OPENSSL_cleanse", &L.OPENSSL_cleanse, sizeof(L.OPENSSL_cleanse))))
+        return DL_FAILED;
+    return DL_LOADED;
 }
 
 static bool
 ready(void)
 {
-    int s = atomic_load_explicit(&state, memory_order_acquire);
-    if (s == OSSL_DL_UNTRIED) {
-        pthread_mutex_lock(&lock);
-        s = atomic_load_explicit(&state, memory_order_relaxed);
-        if (s == OSSL_DL_UNTRIED) {
-            s = load();
-            atomic_store_explicit(&state, s, memory_order_release);
-        }
-        pthread_mutex_unlock(&lock);
-    }
-    return s == OSSL_DL_LOADED;
+    return dl_once(&state, &lock, load);
 }
 
 int
 ossl_dl_load(struct err **err)
 {
     if (!ready())
-        return err_make(err, ERR_UNSUPPORTED, 0, "OpenSSL: %s", load_error);
+        return err_make(err, ERR_UNSUPPORTED, 0, "OpenSSL: %s", lib.error);
     return 0;
 }
 

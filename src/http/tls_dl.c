@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/dl.h"
+
 /* The GnuTLS library of Debian 12 (GnuTLS 3.7), the soname libmicrohttpd 0.9.75 was built with. */
 #define TLS_DL_SONAME "libgnutls.so.30"
 
@@ -92,13 +94,13 @@
     V(gnutls_session_set_ptr, (gnutls_session_t s, void *ptr), (s, ptr))                           \
     V(gnutls_session_set_verify_cert, (gnutls_session_t s, const char *host, unsigned flags),      \
       (s, host, flags))                                                                            \
-    X(const char *, gnutls_strerror, (int error), (error), load_error)                             \
+    X(const char *, gnutls_strerror, (int error), (error), lib.error)                              \
     V(gnutls_transport_set_int2, (gnutls_session_t s, int r, int w), (s, r, w))
 
 #define TLS_DL_FIELD(ret, name, params, args, fail) __typeof__(&name) name;
 #define TLS_DL_FIELD_V(name, params, args) __typeof__(&name) name;
-#define TLS_DL_SYM(ret, name, params, args, fail) &&sym(lib, #name, &L.name, sizeof(L.name))
-#define TLS_DL_SYM_V(name, params, args) &&sym(lib, #name, &L.name, sizeof(L.name))
+#define TLS_DL_SYM(ret, name, params, args, fail) &&dl_sym(&lib, #name, &L.name, sizeof(L.name))
+#define TLS_DL_SYM_V(name, params, args) &&dl_sym(&lib, #name, &L.name, sizeof(L.name))
 
 /* The loaded library's entry points. */
 static struct {
@@ -111,75 +113,46 @@ static struct {
  * GnuTLS, until the load copies the library's own. */
 gnutls_alloc_function gnutls_malloc = malloc;
 
-enum { TLS_DL_UNTRIED, TLS_DL_LOADED, TLS_DL_FAILED };
-static _Atomic int state = TLS_DL_UNTRIED;
+static struct dl_lib lib = {.soname = TLS_DL_SONAME};
+static _Atomic int state = DL_UNTRIED;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned deferred_inits; /* gnutls_global_init calls made before the load; under lock */
-static char load_error[256];
-
-/* dlsym's result into a function pointer (POSIX: the object pointer has its bits). */
-static bool
-sym(void *lib, const char *name, void *fp, size_t size)
-{
-    void *p = dlsym(lib, name);
-    if (p == NULL || size != sizeof(p)) {
-        snprintf(load_error, sizeof(load_error), "%s has no %s", TLS_DL_SONAME, name);
-        return false;
-    }
-    memcpy(fp, &p, size);
-    return true;
-}
 
 /* Under lock, once. */
 static int
 load(void)
 {
-    void *lib = dlopen(TLS_DL_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (lib == NULL) {
-        const char *why = dlerror();
-        snprintf(load_error, sizeof(load_error), "cannot load %s: %s", TLS_DL_SONAME,
-                 why ? why : "unknown error");
-        return TLS_DL_FAILED;
-    }
-    gnutls_alloc_function *alloc = dlsym(lib, "gnutls_malloc");
+    if (!dl_open(&lib))
+        return DL_FAILED;
+    gnutls_alloc_function *alloc = dlsym(lib.handle, "gnutls_malloc");
     if (!(true TLS_DL_FUNCTIONS(TLS_DL_SYM, TLS_DL_SYM_V) &&
-          sym(lib, "gnutls_global_init", &L.gnutls_global_init, sizeof(L.gnutls_global_init)) &&
-          sym(lib, "gnutls_global_deinit", &L.gnutls_global_deinit,
-              sizeof(L.gnutls_global_deinit))))
-        return TLS_DL_FAILED; /* the library stays mapped: unloading it gains nothing */
+          dl_sym(&lib, "gnutls_global_init", &L.gnutls_global_init, sizeof(L.gnutls_global_init)) &&
+          dl_sym(&lib, "gnutls_global_deinit", &L.gnutls_global_deinit,
+                 sizeof(L.gnutls_global_deinit))))
+        return DL_FAILED;
     if (alloc != NULL)
         gnutls_malloc = *alloc;
     /* The library's constructor initialised it; the calls made before keep their count, so
      * that the matching gnutls_global_deinit calls leave the constructor's reference. */
     for (; deferred_inits > 0; deferred_inits--)
         if (L.gnutls_global_init() < 0) {
-            snprintf(load_error, sizeof(load_error), "gnutls_global_init failed");
-            return TLS_DL_FAILED;
+            snprintf(lib.error, sizeof(lib.error), "gnutls_global_init failed");
+            return DL_FAILED;
         }
-    return TLS_DL_LOADED;
+    return DL_LOADED;
 }
 
 static bool
 ready(void)
 {
-    int s = atomic_load_explicit(&state, memory_order_acquire);
-    if (s == TLS_DL_UNTRIED) {
-        pthread_mutex_lock(&lock);
-        s = atomic_load_explicit(&state, memory_order_relaxed);
-        if (s == TLS_DL_UNTRIED) {
-            s = load();
-            atomic_store_explicit(&state, s, memory_order_release);
-        }
-        pthread_mutex_unlock(&lock);
-    }
-    return s == TLS_DL_LOADED;
+    return dl_once(&state, &lock, load);
 }
 
 int
 tls_dl_load(struct err **err)
 {
     if (!ready())
-        return err_make(err, ERR_UNSUPPORTED, 0, "TLS: %s", load_error);
+        return err_make(err, ERR_UNSUPPORTED, 0, "TLS: %s", lib.error);
     return 0;
 }
 
@@ -187,7 +160,7 @@ int
 gnutls_global_init(void)
 {
     pthread_mutex_lock(&lock);
-    if (atomic_load_explicit(&state, memory_order_relaxed) == TLS_DL_UNTRIED) {
+    if (atomic_load_explicit(&state, memory_order_relaxed) == DL_UNTRIED) {
         deferred_inits++;
         pthread_mutex_unlock(&lock);
         return 0;
@@ -200,7 +173,7 @@ void
 gnutls_global_deinit(void)
 {
     pthread_mutex_lock(&lock);
-    if (atomic_load_explicit(&state, memory_order_relaxed) == TLS_DL_UNTRIED) {
+    if (atomic_load_explicit(&state, memory_order_relaxed) == DL_UNTRIED) {
         if (deferred_inits > 0)
             deferred_inits--;
         pthread_mutex_unlock(&lock);

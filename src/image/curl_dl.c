@@ -5,13 +5,14 @@
 #undef curl_easy_getinfo
 #undef curl_share_setopt
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "base/dl.h"
 
 /* The entry points the registry client uses, resolved from the loaded library. */
 static struct {
@@ -31,34 +32,16 @@ static struct {
     CURLSHcode (*share_cleanup)(CURLSH *);
 } L;
 static bool loaded;
-static char load_error[256];
+static struct dl_lib lib = {.soname = "libcurl.so.4"};
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 
-/* dlsym's result into a function pointer (POSIX: the object pointer has its bits). */
-static bool
-sym(void *lib, const char *name, void *fp, size_t size)
-{
-    void *p = dlsym(lib, name);
-    if (p == NULL || size != sizeof(p)) {
-        snprintf(load_error, sizeof(load_error), "libcurl has no %s", name);
-        return false;
-    }
-    memcpy(fp, &p, size);
-    return true;
-}
-
-#define SYM(field, name) sym(lib, name, &L.field, sizeof(L.field))
+#define SYM(field, name) dl_sym(&lib, name, &L.field, sizeof(L.field))
 
 static void
 load(void)
 {
-    void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (lib == NULL) {
-        const char *why = dlerror();
-        snprintf(load_error, sizeof(load_error), "cannot load libcurl.so.4: %s",
-                 why ? why : "unknown error");
+    if (!dl_open(&lib))
         return;
-    }
     if (!(SYM(global_init, "curl_global_init") && SYM(easy_init, "curl_easy_init") &&
           SYM(easy_setopt, "curl_easy_setopt") && SYM(easy_perform, "curl_easy_perform") &&
           SYM(easy_getinfo, "curl_easy_getinfo") && SYM(easy_cleanup, "curl_easy_cleanup") &&
@@ -68,7 +51,7 @@ load(void)
           SYM(share_setopt, "curl_share_setopt") && SYM(share_cleanup, "curl_share_cleanup")))
         return; /* the library stays mapped: unloading what failed halfway gains nothing */
     if (L.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(load_error, sizeof(load_error), "curl_global_init failed");
+        snprintf(lib.error, sizeof(lib.error), "curl_global_init failed");
         return;
     }
     loaded = true;
@@ -79,7 +62,7 @@ curl_dl_load(struct err **err)
 {
     pthread_once(&load_once, load);
     if (!loaded)
-        return err_make(err, ERR_UNSUPPORTED, 0, "registry client: %s", load_error);
+        return err_make(err, ERR_UNSUPPORTED, 0, "registry client: %s", lib.error);
     return 0;
 }
 
@@ -146,7 +129,7 @@ sl_curl_easy_cleanup(CURL *c)
 const char *
 sl_curl_easy_strerror(CURLcode code)
 {
-    return loaded ? L.easy_strerror(code) : load_error;
+    return loaded ? L.easy_strerror(code) : lib.error;
 }
 
 char *
