@@ -77,14 +77,9 @@
     V(X509_VERIFY_PARAM_set_hostflags, (X509_VERIFY_PARAM * p, unsigned flags), (p, flags))        \
     X(const char *, X509_verify_cert_error_string, (long n), (n), lib.error)
 
-#define OSSL_DL_FIELD(ret, name, params, args, fail) __typeof__(&name) name;
-#define OSSL_DL_FIELD_V(name, params, args) __typeof__(&name) name;
-#define OSSL_DL_SYM(ret, name, params, args, fail) &&dl_sym(&lib, #name, &L.name, sizeof(L.name))
-#define OSSL_DL_SYM_V(name, params, args) &&dl_sym(&lib, #name, &L.name, sizeof(L.name))
-
 /* The loaded libraries' entry points. */
 static struct {
-    OSSL_DL_FUNCTIONS(OSSL_DL_FIELD, OSSL_DL_FIELD_V)
+    OSSL_DL_FUNCTIONS(DL_FIELD, DL_FIELD_V)
     __typeof__(&OPENSSL_cleanse) OPENSSL_cleanse;
 } L;
 
@@ -98,7 +93,7 @@ static int
 load(void)
 {
     if (!dl_open(&lib) ||
-        !(true OSSL_DL_FUNCTIONS(OSSL_DL_SYM, OSSL_DL_SYM_V) &&
+        !(true OSSL_DL_FUNCTIONS(DL_SYM, DL_SYM_V) &&
           dl_sym(&lib, "OPENSSL_cleanse", &L.OPENSSL_cleanse, sizeof(L.OPENSSL_cleanse))))
         return DL_FAILED;
     return DL_LOADED;
@@ -128,19 +123,7 @@ OPENSSL_cleanse(void *ptr, size_t len)
         explicit_bzero(ptr, len);
 }
 
-#define OSSL_DL_DEFINE(ret, name, params, args, fail)                                              \
-    ret name params                                                                                \
-    {                                                                                              \
-        return ready() ? L.name args : fail;                                                       \
-    }
-#define OSSL_DL_DEFINE_V(name, params, args)                                                       \
-    void name params                                                                               \
-    {                                                                                              \
-        if (ready())                                                                               \
-            L.name args;                                                                           \
-    }
-
-OSSL_DL_FUNCTIONS(OSSL_DL_DEFINE, OSSL_DL_DEFINE_V)
+OSSL_DL_FUNCTIONS(DL_DEFINE, DL_DEFINE_V)
 
 #else /* OpenSSL is linked */
 

@@ -97,14 +97,9 @@
     X(const char *, gnutls_strerror, (int error), (error), lib.error)                              \
     V(gnutls_transport_set_int2, (gnutls_session_t s, int r, int w), (s, r, w))
 
-#define TLS_DL_FIELD(ret, name, params, args, fail) __typeof__(&name) name;
-#define TLS_DL_FIELD_V(name, params, args) __typeof__(&name) name;
-#define TLS_DL_SYM(ret, name, params, args, fail) &&dl_sym(&lib, #name, &L.name, sizeof(L.name))
-#define TLS_DL_SYM_V(name, params, args) &&dl_sym(&lib, #name, &L.name, sizeof(L.name))
-
 /* The loaded library's entry points. */
 static struct {
-    TLS_DL_FUNCTIONS(TLS_DL_FIELD, TLS_DL_FIELD_V)
+    TLS_DL_FUNCTIONS(DL_FIELD, DL_FIELD_V)
     __typeof__(&gnutls_global_init) gnutls_global_init;
     __typeof__(&gnutls_global_deinit) gnutls_global_deinit;
 } L;
@@ -125,7 +120,7 @@ load(void)
     if (!dl_open(&lib))
         return DL_FAILED;
     gnutls_alloc_function *alloc = dlsym(lib.handle, "gnutls_malloc");
-    if (!(true TLS_DL_FUNCTIONS(TLS_DL_SYM, TLS_DL_SYM_V) &&
+    if (!(true TLS_DL_FUNCTIONS(DL_SYM, DL_SYM_V) &&
           dl_sym(&lib, "gnutls_global_init", &L.gnutls_global_init, sizeof(L.gnutls_global_init)) &&
           dl_sym(&lib, "gnutls_global_deinit", &L.gnutls_global_deinit,
                  sizeof(L.gnutls_global_deinit))))
@@ -184,19 +179,7 @@ gnutls_global_deinit(void)
         L.gnutls_global_deinit();
 }
 
-#define TLS_DL_DEFINE(ret, name, params, args, fail)                                               \
-    ret name params                                                                                \
-    {                                                                                              \
-        return ready() ? L.name args : fail;                                                       \
-    }
-#define TLS_DL_DEFINE_V(name, params, args)                                                        \
-    void name params                                                                               \
-    {                                                                                              \
-        if (ready())                                                                               \
-            L.name args;                                                                           \
-    }
-
-TLS_DL_FUNCTIONS(TLS_DL_DEFINE, TLS_DL_DEFINE_V)
+TLS_DL_FUNCTIONS(DL_DEFINE, DL_DEFINE_V)
 
 #else /* GnuTLS is linked */
 
