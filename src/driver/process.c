@@ -472,7 +472,6 @@ struct monitor {
      * its status), or the container's process itself (its state is deleted here). */
     int pidfd;
     pid_t pid;
-    bool foreground;
     int sig_pidfd;        /* foreground: the container's process (pc->pidfd), or -1 */
     struct log_sink sink; /* its json-file: none when wrapped (the agent driver's) */
     /* Wrapped (struct process_wrap): told of the end instead of the engine */
@@ -884,18 +883,16 @@ proc_start_with(struct engine *eng, struct container *c, const struct process_wr
         /* The process may have ended already (the runtime reaps it): signals then have nobody
          * to reach, and the runtime's exit reports the end. */
         pidfd = open_pidfd(pid);
-    } else {
-        if (tty_mode) {
-            tty = console_receive(lfd, rpid, err);
-            if (tty < 0) {
-                struct err *werr = NULL;
-                if (runtime_wait(&P.rt, rpid, log, "run", &werr) < 0) {
-                    err_clear(err);
-                    *err = werr;
-                }
-                create_failed(err, "create");
-                goto out;
+    } else { /* with a terminal: run --detach hands the console over first */
+        tty = console_receive(lfd, rpid, err);
+        if (tty < 0) {
+            struct err *werr = NULL;
+            if (runtime_wait(&P.rt, rpid, log, "run", &werr) < 0) {
+                err_clear(err);
+                *err = werr;
             }
+            create_failed(err, "create");
+            goto out;
         }
         if (runtime_wait(&P.rt, rpid, log, "run", err) < 0) {
             create_failed(err, "create");
@@ -922,7 +919,6 @@ proc_start_with(struct engine *eng, struct container *c, const struct process_wr
     pc->refs++;
     pthread_mutex_unlock(&P.mu);
     m->run = run;
-    m->foreground = foreground;
     if (foreground) {
         m->pid = rpid;
         m->pidfd = rpidfd;
