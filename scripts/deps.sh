@@ -12,6 +12,9 @@ packages=(
   # The process driver: an OCI runtime (crun is tried first, runc where crun cannot run, e.g.
   # on hybrid cgroup hosts), and ps for `docker top` with custom ps arguments.
   runc crun procps tini
+  # scripts/host.sh: v1 hierarchies for the controllers a hybrid cgroup host leaves on cgroup v2,
+  # which crun refuses.
+  cgroupfs-mount
   # The registry client (libcurl with OpenSSL); its end-to-end tests run Debian's registry:2
   # (docker-registry) with htpasswd files (apache2-utils) and a CA made with openssl.
   libcurl4-openssl-dev docker-registry apache2-utils openssl zstd

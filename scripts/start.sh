@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
+scripts/host.sh
 scripts/build.sh release >/dev/null
 
 host=""

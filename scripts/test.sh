@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
+scripts/host.sh
 
 echo "== format check (clang-format)"
 git ls-files -z -- '*.c' '*.h' | xargs -0 clang-format --dry-run --Werror

@@ -148,6 +148,7 @@ def assert_open_for(sock, seconds):
 # A command that runs sockerlessd (e.g. `valgrind --error-exitcode=99`): every daemon the suite
 # starts runs under it, and the daemon's own start-up and shutdown get SLOW times as long.
 WRAPPER_ENV = "SOCKERLESSD_WRAPPER"
+RUNTIME_ENV = "SOCKERLESS_E2E_RUNTIME"
 SLOW = 8 if os.environ.get(WRAPPER_ENV) else 1
 
 
@@ -167,6 +168,10 @@ class Daemon:
             self.argv += ["-H", host]
         self.data_root = os.path.join(workdir, "data")
         self.argv += ["--data-root", self.data_root, "--driver", driver, "--log-level", "debug"]
+        # SOCKERLESS_E2E_RUNTIME: the OCI runtime of process-driver daemons (--runtime), instead of
+        # the daemon's own choice (crun, then runc).
+        if driver == "process" and os.environ.get(RUNTIME_ENV):
+            self.argv += ["--runtime", os.environ[RUNTIME_ENV]]
         self.argv += list(extra_args)
         self.proc = None
 
