@@ -3,9 +3,9 @@
 #
 # Usage: bench/run.sh [--smoke]
 #
-# Starts fresh sockerlessd daemons (one with --driver process, one with --driver synthetic) on
-# temporary sockets with temporary data roots, loads the test images, and measures every metric
-# of bench/README.md. When BENCH_REF_DOCKER_HOST names another daemon (unix:// only), every
+# Starts fresh sockerlessd daemons (--driver process with the runtime it picks, --driver process
+# --runtime runc when runc is installed, --driver synthetic) on temporary sockets with temporary
+# data roots, loads the test images, and measures every metric of bench/README.md. When BENCH_REF_DOCKER_HOST names another daemon (unix:// only), every
 # metric runs against it too, interleaved with sockerless in the same run (A B A B ...), and the
 # Markdown table on stdout shows both medians and the ratio sockerless/reference. Progress goes
 # to stderr. Everything created (containers, images, temporary directories, daemons) is removed
@@ -14,6 +14,7 @@
 # Environment:
 #   SOCKERLESSD            the sockerlessd binary (default build/release/sockerlessd)
 #   SOCKERLESS_LOADGEN     the load generator (default: sockerless-loadgen next to sockerlessd)
+#   SOCKERLESS_FLOOR       bench/floor.c's server (default: sockerless-floor next to the loadgen)
 #   BENCH_REF_DOCKER_HOST  the reference daemon, e.g. unix:///var/run/docker.sock (default none)
 #   BENCH_REF_PID          its process id, for RSS and CPU (default: found from the socket)
 #   BENCH_REF_DOCKERD      a dockerd binary: measures the reference cold start by starting a
@@ -43,6 +44,7 @@ esac
 
 SOCKERLESSD=${SOCKERLESSD:-$ROOT/build/release/sockerlessd}
 LOADGEN=${SOCKERLESS_LOADGEN:-$(dirname "$SOCKERLESSD")/sockerless-loadgen}
+FLOOR=${SOCKERLESS_FLOOR:-$(dirname "$LOADGEN")/sockerless-floor}
 DOCKER=${DOCKER_CLI:-$(command -v docker || echo /usr/local/bin/docker)}
 PY=/usr/bin/python3
 REF=${BENCH_REF_DOCKER_HOST:-}
@@ -62,6 +64,7 @@ die() {
 }
 [ -x "$SOCKERLESSD" ] || die "no sockerlessd at $SOCKERLESSD (set SOCKERLESSD)"
 [ -x "$LOADGEN" ] || die "no sockerless-loadgen at $LOADGEN (set SOCKERLESS_LOADGEN)"
+[ -x "$FLOOR" ] || die "no sockerless-floor at $FLOOR (set SOCKERLESS_FLOOR)"
 [ -x "$PY" ] || die "$PY is needed"
 [ -x "$DOCKER" ] || skip "no docker CLI"
 [ "$(id -u)" = 0 ] || skip "the process driver needs root"
@@ -188,11 +191,12 @@ sides() { # the sides a metric runs against, sockerless first
 }
 
 # ---------------------------------------------------------------- daemons
-start_sockerless() { # start_sockerless NAME DRIVER
+start_sockerless() { # start_sockerless NAME DRIVER [FLAGS...]
     local name=$1 driver=$2
+    shift 2
     SOCK[$name]=$W/$name.sock
     HOST[$name]=unix://$W/$name.sock
-    "$SOCKERLESSD" -H "${HOST[$name]}" --data-root "$W/$name-data" --driver "$driver" \
+    "$SOCKERLESSD" -H "${HOST[$name]}" --data-root "$W/$name-data" --driver "$driver" "$@" \
         >"$W/sockerlessd-$name.log" 2>&1 </dev/null &
     PID[$name]=$!
     DAEMON_PIDS+=("$!")
@@ -227,13 +231,23 @@ load_images() { # load_images SIDE
 }
 
 # ---------------------------------------------------------------- metrics
-m_ping() { # /_ping req/s over 2 connections, and the daemon's CPU time per request
+m_ping() { # /_ping req/s over 2 connections, and the daemon's CPU time per request; then the
+    # same load against bench/floor.c (a server that only reads and writes): the machine's floor
     local s j
     for s in $(sides sl); do
         j=$(lg "$s" -c 2 -n "$PING_N" -t "$REQ_T" ${PID[$s]:+--cpu-pid "${PID[$s]}"} /_ping)
         emit ping_rps "$s" "$(field "$j" rate "$NOTES|ping $s")"
         emit cpu_us_ping "$s" "$(field "$j" cpu_us_per_request)"
     done
+    j=$(lg floor -c 2 -n "$PING_N" -t "$REQ_T" /_ping)
+    emit ping_floor_rps floor "$(field "$j" rate "$NOTES|ping floor")"
+}
+
+start_floor() {
+    SOCK[floor]=$W/floor.sock
+    "$FLOOR" "${SOCK[floor]}" </dev/null 2>>"$W/floor.err" &
+    DAEMON_PIDS+=("$!")
+    "$LOADGEN" -s "${SOCK[floor]}" -t 20 --wait || die "sockerless-floor did not start"
 }
 
 create_body() { printf '{"Image":"%s","Cmd":["true"],"Labels":{"org.sockerless.bench":"%s"}}' "$IMG" "$RUNID"; }
@@ -276,13 +290,13 @@ m_lifecycle() { # m_lifecycle METRIC SOCKERLESS_SIDE PARALLEL COUNT
     done
 }
 
-m_run_rm() { # docker run --rm img true, through the CLI
-    local s i t0
-    for s in $(sides sl); do
+m_run_rm() { # m_run_rm METRIC SOCKERLESS_SIDE: docker run --rm img true, through the CLI
+    local metric=$1 a=$2 s i t0
+    for s in $(sides "$a"); do
         for ((i = 0; i < RUN_RM_N; i++)); do
             t0=$EPOCHREALTIME
             if dk "$s" run --rm --label "$LABEL" "$IMG" true >/dev/null 2>>"$W/cli.err"; then
-                emit run_rm_s "$s" "$(elapsed "$t0")"
+                emit "$metric" "$s" "$(elapsed "$t0")"
             else
                 note "docker run --rm failed on $s: $(tail -1 "$W/cli.err")"
             fi
@@ -391,6 +405,15 @@ start_sockerless sl process
 start_sockerless ss synthetic
 load_images sl
 load_images ss
+RUNTIME=$(dk sl info --format '{{range .DriverStatus}}{{if eq (index . 0) "OCI Runtime"}}{{index . 1}}{{end}}{{end}}')
+# The same driver with runc, dockerd's runtime, where the daemon picked another one: its rows
+# are measured against the reference's rows of the default runtime, without runs of their own.
+RUNC=$(command -v runc || true)
+if [ -n "$RUNC" ] && [ "$(basename "$RUNTIME")" != runc ]; then
+    start_sockerless sr process --runtime "$RUNC"
+    load_images sr
+fi
+start_floor
 if [ -n "$REF" ]; then
     HOST[ref]=$REF
     SOCK[ref]=${REF#unix://}
@@ -416,11 +439,18 @@ say "== lifecycles"
 for ((r = 1; r <= ROUNDS; r++)); do
     m_lifecycle lc_proc_serial sl 1 "$LC_SERIAL_N"
     m_lifecycle lc_proc_par8 sl 8 "$LC_PAR_N"
+    if [ -n "${SOCK[sr]:-}" ]; then
+        REF="" m_lifecycle lc_runc_serial sr 1 "$LC_SERIAL_N"
+        REF="" m_lifecycle lc_runc_par8 sr 8 "$LC_PAR_N"
+    fi
     m_lifecycle lc_syn_serial ss 1 "$LC_SERIAL_N"
     m_lifecycle lc_syn_par8 ss 8 "$LC_PAR_N"
 done
 say "== docker run --rm"
-for ((r = 1; r <= ROUNDS; r++)); do m_run_rm; done
+for ((r = 1; r <= ROUNDS; r++)); do
+    m_run_rm run_rm_s sl
+    [ -z "${SOCK[sr]:-}" ] || REF="" m_run_rm run_rm_runc_s sr
+done
 say "== logs, attach, cp"
 setup_streams
 for ((r = 1; r <= ROUNDS; r++)); do m_streams; done
@@ -430,7 +460,7 @@ for s in $(sides sl); do dk "$s" rm -f "${LOGS_ID[$s]}" "${CP_ID[$s]}" >/dev/nul
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); run time $(elapsed "$T_START" | cut -d. -f1) s, $ROUNDS round(s)"
     echo "- machine: $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r), $( (runc --version 2>/dev/null || echo 'runc none') | head -1)"
     echo "- load average (1, 5, 15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
-    echo "- sockerless: $SOCKERLESSD ($("$SOCKERLESSD" --version 2>/dev/null | head -1))"
+    echo "- sockerless: $SOCKERLESSD ($("$SOCKERLESSD" --version 2>/dev/null | head -1)); process driver runtime $RUNTIME ($("$RUNTIME" --version 2>/dev/null | head -1))"
     [ -z "$REF" ] || echo "- reference: $REF, server version $REF_VERSION, pid ${PID[ref]:-unknown}"
     [ ! -f "$W/bytes.txt" ] || echo "- bytes received: $(sort -u "$W/bytes.txt" | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
 } >"$W/facts.txt"
