@@ -182,6 +182,7 @@ EOF
 
 # elapsed T0: seconds since T0 (an $EPOCHREALTIME).
 elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f\n", b - a }'; }
+cpu_s() { awk '{ printf "%.3f\n", $1 + $2 }' <<<"$1"; } # "USER SYS" seconds: their sum
 mbps() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.3f\n", n / s / 1e6 }'; }
 rss_mib() { awk '/^VmRSS:/ { printf "%.2f\n", $2 / 1024 }' "/proc/$1/status" 2>/dev/null; }
 
@@ -333,10 +334,14 @@ m_streams() { # docker logs, attached docker run, docker cp in and out
             echo "attach $s $bytes" >>"$W/bytes.txt"
         fi
     done
+    # The CLI's own CPU time (user+sys of the docker process and its threads, bash's `time`)
+    # is kept too: a copy cannot take less wall time than that.
+    local TIMEFORMAT='%3U %3S' cpu
     for s in $(sides sl); do
         t0=$EPOCHREALTIME
-        if dk "$s" cp "$W/blob" "${CP_ID[$s]}:/blob" 2>>"$W/cli.err"; then
+        if cpu=$({ time dk "$s" cp "$W/blob" "${CP_ID[$s]}:/blob" 2>>"$W/cli.err"; } 2>&1); then
             emit cp_in_mbps "$s" "$(mbps "$CP_BYTES" "$(elapsed "$t0")")"
+            emit cli_cpu_cp_in_s "$s" "$(cpu_s "$cpu")"
         else
             note "docker cp in failed on $s: $(tail -1 "$W/cli.err")"
         fi
@@ -344,9 +349,10 @@ m_streams() { # docker logs, attached docker run, docker cp in and out
     for s in $(sides sl); do
         rm -f "$W/cp-out"
         t0=$EPOCHREALTIME
-        if dk "$s" cp "${CP_ID[$s]}:/blob" "$W/cp-out" 2>>"$W/cli.err"; then
+        if cpu=$({ time dk "$s" cp "${CP_ID[$s]}:/blob" "$W/cp-out" 2>>"$W/cli.err"; } 2>&1); then
             size=$(stat -c %s "$W/cp-out")
             emit cp_out_mbps "$s" "$(mbps "$size" "$(elapsed "$t0")")"
+            emit cli_cpu_cp_out_s "$s" "$(cpu_s "$cpu")"
             [ "$size" = "$CP_BYTES" ] || note "docker cp out on $s: $size bytes, not $CP_BYTES"
         else
             note "docker cp out failed on $s: $(tail -1 "$W/cli.err")"
