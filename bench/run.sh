@@ -318,11 +318,15 @@ setup_streams() { # a finished container with LINES lines of output, and one for
 }
 
 m_streams() { # docker logs, attached docker run, docker cp in and out
-    local s t0 bytes size
+    # The CLI's own CPU time (user+sys of the docker process and its threads, bash's `time`)
+    # is kept for logs and cp: a command cannot take less wall time than that.
+    local s t0 bytes size TIMEFORMAT='%3U %3S' cpu
     for s in $(sides sl); do
         t0=$EPOCHREALTIME
-        if bytes=$(dk "$s" logs "${LOGS_ID[$s]}" 2>>"$W/cli.err" | wc -c); then
+        if bytes=$({ time dk "$s" logs "${LOGS_ID[$s]}" 2>>"$W/cli.err"; } 2>"$W/time.txt" |
+            wc -c); then
             emit logs_mbps "$s" "$(mbps "$bytes" "$(elapsed "$t0")")"
+            emit cli_cpu_logs_s "$s" "$(cpu_s "$(cat "$W/time.txt")")"
             echo "logs $s $bytes" >>"$W/bytes.txt"
         fi
     done
@@ -334,9 +338,6 @@ m_streams() { # docker logs, attached docker run, docker cp in and out
             echo "attach $s $bytes" >>"$W/bytes.txt"
         fi
     done
-    # The CLI's own CPU time (user+sys of the docker process and its threads, bash's `time`)
-    # is kept too: a copy cannot take less wall time than that.
-    local TIMEFORMAT='%3U %3S' cpu
     for s in $(sides sl); do
         t0=$EPOCHREALTIME
         if cpu=$({ time dk "$s" cp "$W/blob" "${CP_ID[$s]}:/blob" 2>>"$W/cli.err"; } 2>&1); then

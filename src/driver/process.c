@@ -742,25 +742,52 @@ await_pid_file(int ino, int rpidfd, const char *pidfile)
     }
 }
 
-/* Docker's form of a runtime's failure to create: "OCI runtime create failed: ...", with the
- * kind the CLI turns into 126/127. */
+/* crun's words for a command that cannot be executed, in runc's (new string), or NULL when msg
+ * is something else. The docker CLI exits 127 or 126 by what the message says ("executable
+ * file not found", "no such file or directory", "permission denied", as runc writes them), and
+ * dockerd answers 400 for them: crun says "executable file `X` not found in $PATH: No such file
+ * or directory" for both a bare name and a path, and "open executable: Permission denied" (or
+ * "Operation not permitted", for a directory) without the name. exe is the container's command
+ * as given. */
+static char *
+exec_failure_in_runc_words(const char *msg, const char *exe)
+{
+    static const char not_found[] = "executable file `";
+    if (strncmp(msg, not_found, sizeof(not_found) - 1) == 0 && strstr(msg, "` not found") != NULL) {
+        if (strchr(exe, '/') != NULL)
+            return xasprintf("exec: \"%s\": stat %s: no such file or directory", exe, exe);
+        return xasprintf("exec: \"%s\": executable file not found in $PATH", exe);
+    }
+    if (strcmp(msg, "open executable: Permission denied") == 0 ||
+        strcmp(msg, "open executable: Operation not permitted") == 0)
+        return xasprintf("exec: \"%s\": permission denied", exe);
+    return NULL;
+}
+
+/* Docker's form of a runtime's failure to start a container: "OCI runtime create failed: ...",
+ * with the kind (400) the CLI turns into 126/127. exe is the container's command. */
 static int
-create_failed(struct err **err, const char *what)
+create_failed(struct err **err, const char *exe)
 {
     const char *msg = *err ? (*err)->msg : "unknown error";
-    enum err_kind kind = ERR_INTERNAL;
-    if (strstr(msg, "executable file not found") || strstr(msg, "no such file or directory") ||
-        strstr(msg, "permission denied"))
-        kind = ERR_INVALID;
-    struct err *e = NULL;
     /* The container starts with the runtime's `run`; dockerd's containerd runs `create` first,
      * and its message names that step: "runc create failed: ...". */
     cleanup_free char *run_failed = xasprintf("%s run failed: ", P.rt.name);
-    if (strncmp(msg, run_failed, strlen(run_failed)) == 0)
-        err_make(&e, kind, 0, "OCI runtime %s failed: %s %s failed: %s: unknown", what, P.rt.name,
-                 what, msg + strlen(run_failed));
+    bool runc_form = strncmp(msg, run_failed, strlen(run_failed)) == 0;
+    cleanup_free char *exec = exec_failure_in_runc_words(msg, exe != NULL ? exe : "");
+    cleanup_free char *detail = exec != NULL
+                                    ? xasprintf("unable to start container process: %s", exec)
+                                    : xstrdup(runc_form ? msg + strlen(run_failed) : msg);
+    enum err_kind kind = ERR_INTERNAL;
+    if (strstr(detail, "executable file not found") ||
+        strstr(detail, "no such file or directory") || strstr(detail, "permission denied"))
+        kind = ERR_INVALID;
+    struct err *e = NULL;
+    if (runc_form || exec != NULL)
+        err_make(&e, kind, 0, "OCI runtime create failed: %s create failed: %s: unknown", P.rt.name,
+                 detail);
     else
-        err_make(&e, kind, 0, "OCI runtime %s failed: %s: unknown", what, msg);
+        err_make(&e, kind, 0, "OCI runtime create failed: %s: unknown", detail);
     err_clear(err);
     *err = e;
     return -1;
@@ -877,7 +904,7 @@ proc_start_with(struct engine *eng, struct container *c, const struct process_wr
                          P.rt.name);
             reaper_disown(rpid);
             runtime_delete(pc, c->id);
-            create_failed(err, "create");
+            create_failed(err, c->path);
             goto out;
         }
         /* The process may have ended already (the runtime reaps it): signals then have nobody
@@ -891,11 +918,11 @@ proc_start_with(struct engine *eng, struct container *c, const struct process_wr
                 err_clear(err);
                 *err = werr;
             }
-            create_failed(err, "create");
+            create_failed(err, c->path);
             goto out;
         }
         if (runtime_wait(&P.rt, rpid, log, "run", err) < 0) {
-            create_failed(err, "create");
+            create_failed(err, c->path);
             goto out;
         }
         /* The process runs already, and may have ended: a zombie child of the daemon (the

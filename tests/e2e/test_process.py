@@ -113,6 +113,30 @@ def test_run_returns_exit_code(dk):
     assert result.returncode == 3, result.stderr
 
 
+@pytest.mark.parametrize("command, code, words", [
+    ("nosuch", 127, 'exec: "nosuch": executable file not found in $PATH'),
+    ("/nosuch", 127, 'exec: "/nosuch": stat /nosuch: no such file or directory'),
+    ("/etc", 126, 'exec: "/etc": permission denied'),
+    ("/etc/passwd", 126, 'exec: "/etc/passwd": permission denied'),
+])
+@pytest.mark.parametrize("tty", [False, True], ids=["plain", "tty"])
+def test_a_command_that_cannot_run(dk, proc_client, command, code, words, tty):
+    """The docker CLI exits 127 or 126 by what the daemon's message says, and a start over the
+    API is a 400 with the same words, whatever OCI runtime runs the container (crun words these
+    failures its own way)."""
+    result = dk.run("run", "--rm", *(["-t"] if tty else []), BUSYBOX, command)
+    assert result.returncode == code, result.stderr
+    assert words in result.stderr
+    container = proc_client.containers.create(BUSYBOX, [command], tty=tty)
+    try:
+        with pytest.raises(docker.errors.APIError) as info:
+            container.start()
+        assert info.value.status_code == 400, info.value
+        assert words in str(info.value.explanation)
+    finally:
+        container.remove(force=True)
+
+
 @pytest.mark.agent_modes
 def test_run_prints_output(dk):
     assert dk("run", "--rm", BUSYBOX, "echo", "hi") == "hi\n"
