@@ -215,9 +215,12 @@ api_exec_start(struct http_request *req, void *app)
                                     exec_error_run, x, exec_error_free);
     }
     if (detach) {
+        /* dockerd answers a detached start once the process runs, or with the reason it could
+         * not be started (a 400 for a missing command, as the attached start's exit code 126). */
         struct detached_job *j = xcalloc(1, sizeof(*j));
         j->eng = api->eng;
         j->e = e;
+        exec_ref(e);
         pthread_t t;
         pthread_attr_t attr;
         pthread_attr_init(&attr);
@@ -226,6 +229,10 @@ api_exec_start(struct http_request *req, void *app)
         if (pthread_create(&t, &attr, detached_main, j) != 0)
             detached_main(j);
         pthread_attr_destroy(&attr);
+        int rc = engine_exec_await_start(api->eng, e, &err);
+        exec_unref(e);
+        if (rc < 0)
+            return api_error_response(&err);
         return http_response_data(200, NULL, NULL, 0);
     }
     struct exec_session *s = xcalloc(1, sizeof(*s));

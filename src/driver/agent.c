@@ -989,8 +989,8 @@ exec_failed(struct err **err, const struct exec *e)
     if (kind == ERR_UNAVAILABLE)
         return;
     struct err *ne = NULL;
-    if (kind == ERR_NOT_FOUND)
-        err_make(&ne, ERR_NOT_FOUND, 0,
+    if (kind == ERR_NOT_FOUND) /* dockerd's 400 for a detached start */
+        err_make(&ne, ERR_INVALID, 0,
                  "OCI runtime exec failed: agent: exec: \"%s\": executable file not found in "
                  "$PATH: unknown",
                  e->cmd[0]);
@@ -1022,9 +1022,7 @@ agent_exec(struct engine *eng, struct container *c, struct exec *e, const struct
         if (x == NULL) {
             exec_failed(err, e);
         } else {
-            engine_lock(eng);
-            e->pid = (int)pid;
-            engine_unlock(eng);
+            engine_exec_started(eng, e, (int)pid);
             pthread_mutex_lock(&A.mu);
             e->driver_data = x;
             pthread_mutex_unlock(&A.mu);

@@ -1257,16 +1257,23 @@ write_exec_spec(const struct container *c, const struct exec *e, const char *cdi
     return rc;
 }
 
-/* Docker's form of a runtime's failure to exec; ERR_NOT_FOUND (exit code 127) for a missing
- * command. */
+/* Docker's form of a runtime's failure to exec, crun's words for a command that cannot run in
+ * runc's; ERR_INVALID (dockerd's 400 for a detached start) for those. exe is the exec's command. */
 static int
-exec_failed(struct err **err)
+exec_failed(struct err **err, const char *exe)
 {
     const char *msg = *err ? (*err)->msg : "unknown error";
-    bool missing = strstr(msg, "executable file not found") || strstr(msg, "no such file");
+    cleanup_free char *exec = exec_failure_in_runc_words(msg, exe);
+    reaper_kick(); /* crun's child that joined the container died there: reaper_set_stray_name */
+    cleanup_free char *detail =
+        exec != NULL ? xasprintf("exec failed: unable to start container process: %s", exec)
+                     : xstrdup(msg);
+    bool invalid = strstr(detail, "executable file not found") ||
+                   strstr(detail, "no such file or directory") ||
+                   strstr(detail, "permission denied");
     struct err *ne = NULL;
-    err_make(&ne, missing ? ERR_NOT_FOUND : ERR_INTERNAL, 0, "OCI runtime exec failed: %s: unknown",
-             msg);
+    err_make(&ne, invalid ? ERR_INVALID : ERR_INTERNAL, 0, "OCI runtime exec failed: %s: unknown",
+             detail);
     err_clear(err);
     *err = ne;
     return -1;
@@ -1332,9 +1339,9 @@ exec_spawn(struct pctr *pc, struct container *c, struct exec *e, const char *pro
             err_clear(err);
             *err = werr;
         }
-        rc = exec_failed(err);
+        rc = exec_failed(err, e->cmd[0]);
     } else if (rc == 0 && runtime_wait(&P.rt, rpid, log, "exec", err) < 0) {
-        rc = exec_failed(err);
+        rc = exec_failed(err, e->cmd[0]);
     }
     if (lfd >= 0)
         close(lfd);
@@ -1373,9 +1380,7 @@ proc_exec(struct engine *eng, struct container *c, struct exec *e, const struct 
         err_make(err, ERR_CONFLICT, 0, "Container %s is not running", c->id);
     } else if (write_exec_spec(c, e, pc->cdir, procfile, err) == 0 &&
                exec_spawn(pc, c, e, procfile, pidfile, &xp, err) == 0) {
-        engine_lock(eng);
-        e->pid = xp.pid;
-        engine_unlock(eng);
+        engine_exec_started(eng, e, xp.pid);
         if (e->tty) {
             x.tty_fd = xp.tty;
             pthread_mutex_lock(&P.mu);
@@ -1626,6 +1631,7 @@ probe_all(struct err **err)
     /* Container processes' orphans come to the daemon now: somebody must reap them. */
     if (reaper_start(err) < 0)
         return -1;
+    reaper_set_stray_name(P.rt.name);
     LOG_INFO("process driver: runtime %s, root filesystems by %s (probed in %lld ms)", P.rt.path,
              rootfs_mode_name(P.mode), (long long)((time_mono_ns() - t0) / 1000000));
     return 0;

@@ -31,6 +31,8 @@ static struct {
     size_t n_owned, cap_owned;
     struct zombie *seen; /* zombies of the last pass */
     size_t n_seen;
+    char stray[16]; /* reaper_set_stray_name; "" for none */
+    bool kicked;
 } R = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 void
@@ -84,6 +86,49 @@ is_zombie(pid_t pid)
     return close_paren != NULL && close_paren[1] == ' ' && close_paren[2] == 'Z';
 }
 
+/* Whether the zombie pid is the runtime's stray (reaper_set_stray_name): /proc/<pid>/status
+ * names it R.stray, and its NSpid line has more than one pid (a nested pid namespace). R.mu
+ * held. */
+static bool
+is_stray(pid_t pid)
+{
+    if (R.stray[0] == '\0')
+        return false;
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return false;
+    bool named = false, nested = false;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "Name:\t", 6) == 0) {
+            line[strcspn(line, "\n")] = '\0';
+            named = strcmp(line + 6, R.stray) == 0;
+        } else if (strncmp(line, "NSpid:", 6) == 0) {
+            nested = strchr(line + 6 + strspn(line + 6, "\t "), '\t') != NULL;
+        }
+    }
+    fclose(f);
+    return named && nested;
+}
+
+void
+reaper_set_stray_name(const char *comm)
+{
+    pthread_mutex_lock(&R.mu);
+    snprintf(R.stray, sizeof(R.stray), "%s", comm != NULL ? comm : "");
+    pthread_mutex_unlock(&R.mu);
+}
+
+void
+reaper_kick(void)
+{
+    pthread_mutex_lock(&R.mu);
+    R.kicked = true;
+    pthread_cond_signal(&R.cv);
+    pthread_mutex_unlock(&R.mu);
+}
+
 /* Appends the children of this process (every thread's /proc/self/task/<tid>/children). */
 static pid_t *
 list_children(size_t *n)
@@ -134,7 +179,7 @@ reaper_scan(int64_t grace_ms)
                 since = R.seen[j].since;
         /* Still its owner's to wait for: keep it for the next pass. The lock is held, so an
          * owner registering now waits, and a registered pid is never taken. */
-        if (now - since < grace_ms * 1000000) {
+        if (now - since < grace_ms * 1000000 && !is_stray(kids[i])) {
             seen = xrealloc(seen, (n_seen + 1) * sizeof(*seen));
             seen[n_seen++] = (struct zombie){.pid = kids[i], .since = since};
             continue;
@@ -162,7 +207,9 @@ reaper_main(void *arg)
         struct timespec deadline;
         clock_gettime(CLOCK_REALTIME, &deadline);
         deadline.tv_sec += REAPER_INTERVAL_MS / 1000;
-        pthread_cond_timedwait(&R.cv, &R.mu, &deadline);
+        if (!R.kicked)
+            pthread_cond_timedwait(&R.cv, &R.mu, &deadline);
+        R.kicked = false;
         if (R.stopping)
             break;
         pthread_mutex_unlock(&R.mu);

@@ -31,8 +31,19 @@ void reaper_own(pid_t pid);
 void reaper_disown(pid_t pid);
 
 /* One pass: reaps the unregistered zombie children of this process that have been zombies for
- * grace_ms or more (seen by earlier passes). Returns how many it reaped. The thread calls it
- * every REAPER_INTERVAL_MS with REAPER_GRACE_MS; tests call it directly. */
+ * grace_ms or more (seen by earlier passes), and at once the runtime's strays (below). Returns
+ * how many it reaped. The thread calls it every REAPER_INTERVAL_MS with REAPER_GRACE_MS; tests
+ * call it directly. */
 size_t reaper_scan(int64_t grace_ms);
+
+/* The OCI runtime's process name (its comm, e.g. "crun"). A zombie child by that name inside a
+ * pid namespace other than the daemon's is the runtime's own process that joined a container
+ * and died there before its execve (crun's child for an exec that cannot be started): nobody
+ * waits for it, and while it stays a zombie it keeps the container's cgroup from emptying, so
+ * the runtime's clean-up after the container's exit waits for it. Such strays are reaped
+ * without the grace period. NULL: none. */
+void reaper_set_stray_name(const char *comm);
+/* Asks the thread for a pass now (after an exec failed: its stray is gone within a pass). */
+void reaper_kick(void);
 
 #endif

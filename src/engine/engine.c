@@ -76,6 +76,7 @@ engine_new(const char *data_root, const struct driver *const *drivers, struct er
     pthread_mutex_init(&eng->mutex, NULL);
     pthread_cond_init(&eng->start_done, NULL);
     pthread_cond_init(&eng->jobs_done, NULL);
+    pthread_cond_init(&eng->exec_state, NULL);
     eng->data_root = xstrdup(data_root);
     if (load_engine_id(eng, err) < 0) {
         engine_free(eng);
@@ -123,6 +124,7 @@ engine_free(struct engine *eng)
     pthread_mutex_destroy(&eng->mutex);
     pthread_cond_destroy(&eng->start_done);
     pthread_cond_destroy(&eng->jobs_done);
+    pthread_cond_destroy(&eng->exec_state);
     free(eng);
 }
 

@@ -38,6 +38,8 @@ struct engine {
     uint64_t gen;
     pthread_cond_t start_done; /* with lock: broadcast when a container's start returns */
     pthread_cond_t jobs_done;  /* with lock: broadcast when the last background job ends */
+    pthread_cond_t exec_state; /* with lock: broadcast when an exec's process starts or its run
+                                * ends (engine_exec_started, engine_exec_run) */
     int jobs;                  /* background jobs running (engine_job_begin); under lock */
     struct events *events;
     struct creds *creds;
@@ -196,7 +198,8 @@ struct exec {
     int console_height, console_width; /* the tty's initial size (0: not given) */
     int exit_code;                     /* valid once started && !running */
     int pid;
-    void *driver_data; /* the driver's, while the exec runs (a tty to resize) */
+    struct err *start_err; /* why the command could not be started (exit code 126), or NULL */
+    void *driver_data;     /* the driver's, while the exec runs (a tty to resize) */
 };
 
 struct exec_spec {
@@ -221,6 +224,12 @@ int engine_exec_claim(struct engine *eng, struct exec *e, struct err **err);
  * (and exec_die published) before this returns, so a client that inspects the exec right
  * after the stream closes sees it (compat-notes 9). */
 void engine_exec_run(struct engine *eng, struct exec *e, const struct exec_io *io);
+/* The driver's word that e's process runs as pid: recorded, and waiters on exec_state woken. */
+void engine_exec_started(struct engine *eng, struct exec *e, int pid);
+/* Waits until the claimed exec e (run by another thread) has started its process or ended its
+ * run, as dockerd's detached start does: -1 with *err (its kind and message) when the command
+ * could not be started, 0 otherwise. */
+int engine_exec_await_start(struct engine *eng, struct exec *e, struct err **err);
 
 /* ---- images (engine/images.c) ---- */
 

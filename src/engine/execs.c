@@ -37,6 +37,7 @@ exec_unref(struct exec *e)
     free(e->working_dir);
     free(e->user);
     free(e->detach_keys);
+    err_clear(&e->start_err);
     free(e);
 }
 
@@ -164,18 +165,43 @@ engine_exec_run(struct engine *eng, struct exec *e, const struct exec_io *io)
     struct err *err = NULL;
     int code = e->c->driver->exec(eng, e->c, e, io, &err);
     if (code < 0) {
-        /* Docker reports a command that cannot run with 126/127 and a message on the stream. */
-        const char *msg = err ? err->msg : "exec failed";
-        io->write(io->ctx, 2, msg, strlen(msg));
-        io->write(io->ctx, 2, "\n", 1);
-        code = err && err->kind == ERR_NOT_FOUND ? 127 : 126;
-        err_clear(&err);
+        /* dockerd reports a command that cannot be started with exit code 126 (a missing one
+         * too) and its message on the stdout stream, ended by \r\n (dockerd 20.10). */
+        if (err == NULL)
+            err_make(&err, ERR_INTERNAL, 0, "exec failed");
+        io->write(io->ctx, 1, err->msg, strlen(err->msg));
+        io->write(io->ctx, 1, "\r\n", 2);
+        code = 126;
     }
     engine_lock(eng);
     e->exit_code = code;
     e->running = false;
+    e->start_err = err;
+    pthread_cond_broadcast(&eng->exec_state);
     char code_s[16];
     snprintf(code_s, sizeof(code_s), "%d", code);
     emit_exec(eng, e, "exec_die", code_s);
     engine_unlock(eng);
+}
+
+void
+engine_exec_started(struct engine *eng, struct exec *e, int pid)
+{
+    engine_lock(eng);
+    e->pid = pid;
+    pthread_cond_broadcast(&eng->exec_state);
+    engine_unlock(eng);
+}
+
+int
+engine_exec_await_start(struct engine *eng, struct exec *e, struct err **err)
+{
+    engine_lock(eng);
+    while (e->pid == 0 && e->running)
+        engine_cond_wait(eng, &eng->exec_state, NULL);
+    int rc = 0;
+    if (!e->running && e->start_err != NULL)
+        rc = err_make(err, e->start_err->kind, 0, "%s", e->start_err->msg);
+    engine_unlock(eng);
+    return rc;
 }

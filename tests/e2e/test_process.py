@@ -118,7 +118,7 @@ def test_run_returns_exit_code(dk):
     ("/nosuch", 127, 'exec: "/nosuch": stat /nosuch: no such file or directory'),
     ("/etc", 126, 'exec: "/etc": permission denied'),
     ("/etc/passwd", 126, 'exec: "/etc/passwd": permission denied'),
-])
+])  # the run's exit codes; the words are those of CANNOT_RUN
 @pytest.mark.parametrize("tty", [False, True], ids=["plain", "tty"])
 def test_a_command_that_cannot_run(dk, proc_client, command, code, words, tty):
     """The docker CLI exits 127 or 126 by what the daemon's message says, and a start over the
@@ -249,6 +249,34 @@ def sleeper(start):
 def test_exec_exit_code(dk, sleeper):
     assert dk.run("exec", sleeper, "sh", "-c", "exit 5").returncode == 5
     assert dk("exec", sleeper, "echo", "in-exec") == "in-exec\n"
+
+
+CANNOT_RUN = [  # a command, and how runc (and dockerd) word why it cannot be started
+    ("nosuch", 'exec: "nosuch": executable file not found in $PATH'),
+    ("/nosuch", 'exec: "/nosuch": stat /nosuch: no such file or directory'),
+    ("/etc", 'exec: "/etc": permission denied'),
+    ("/etc/passwd", 'exec: "/etc/passwd": permission denied'),
+]
+
+
+@pytest.mark.parametrize("command, words", CANNOT_RUN)
+def test_exec_of_a_command_that_cannot_run(dk, proc_client, sleeper, command, words):
+    """As dockerd: an attached exec ends with code 126 (a missing command too) and the message
+    on stdout; a detached start is refused with a 400 and the same message; whatever OCI runtime
+    runs the container."""
+    result = dk.run("exec", sleeper, command)
+    assert result.returncode == 126, result
+    assert words in result.stdout, result
+    container = proc_client.containers.get(sleeper)
+    code, output = container.exec_run([command])
+    assert code == 126
+    assert words.encode() in output
+    exec_id = proc_client.api.exec_create(sleeper, [command])["Id"]
+    with pytest.raises(docker.errors.APIError) as info:
+        proc_client.api.exec_start(exec_id, detach=True)
+    assert info.value.status_code == 400, info.value
+    assert words in str(info.value.explanation)
+    assert proc_client.api.exec_inspect(exec_id)["ExitCode"] == 126
 
 
 @pytest.mark.agent_modes

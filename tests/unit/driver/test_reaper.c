@@ -1,6 +1,7 @@
-/* driver/reaper: orphans adopted as the child subreaper are reaped after the grace period;
- * registered pids and children that are still alive never are. */
+/* driver/reaper: orphans adopted as the child subreaper are reaped after the grace period, the
+ * runtime's strays at once; registered pids and children that are still alive never are. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,6 +30,36 @@ make_orphan(int ms)
             struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
             nanosleep(&ts, NULL);
             _exit(0);
+        }
+        (void)!write(p[1], &grandchild, sizeof(grandchild));
+        _exit(0);
+    }
+    pid_t orphan = -1;
+    assert_int_equal(read(p[0], &orphan, sizeof(orphan)), sizeof(orphan));
+    close(p[0]);
+    close(p[1]);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    return orphan;
+}
+
+/* Like make_orphan(0), the grandchild named `name` (its comm) and, with new_pidns, pid 1 of a
+ * pid namespace of its own (as a runtime's child that joined a container). -1 when the
+ * namespace is refused (not root). */
+static pid_t
+make_named_orphan(const char *name, bool new_pidns)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        pid_t grandchild = -1;
+        if (!new_pidns || unshare(CLONE_NEWPID) == 0) {
+            grandchild = fork();
+            if (grandchild == 0) {
+                prctl(PR_SET_NAME, name);
+                _exit(0);
+            }
         }
         (void)!write(p[1], &grandchild, sizeof(grandchild));
         _exit(0);
@@ -107,6 +138,29 @@ the_thread_reaps(void **state)
     reaper_stop();
 }
 
+static void
+runtime_strays_are_reaped_at_once(void **state)
+{
+    (void)state;
+    reaper_set_stray_name("sl-stray");
+    pid_t stray = make_named_orphan("sl-stray", true);
+    if (stray < 0) {
+        reaper_set_stray_name(NULL);
+        skip(); /* no pid namespace without root */
+    }
+    pid_t other = make_named_orphan("sl-other", true); /* another name */
+    pid_t host = make_named_orphan("sl-stray", false); /* the daemon's own namespace */
+    sleep_ms(100);
+    /* Within any grace: only the stray goes. */
+    assert_int_equal(reaper_scan(60000), 1);
+    assert_false(is_child(stray));
+    assert_true(is_child(other));
+    assert_true(is_child(host));
+    reaper_set_stray_name(NULL);
+    assert_int_equal(reaper_scan(0), 2);
+    reaper_stop();
+}
+
 int
 main(void)
 {
@@ -115,6 +169,7 @@ main(void)
         cmocka_unit_test(orphans_are_reaped_after_the_grace),
         cmocka_unit_test(registered_and_living_children_stay),
         cmocka_unit_test(the_thread_reaps),
+        cmocka_unit_test(runtime_strays_are_reaped_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
