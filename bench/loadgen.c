@@ -313,6 +313,8 @@ summarize(struct worker *ws, int n_workers, double seconds)
 
 struct options {
     const char *socket, *method, *body, *lifecycle, *log;
+    size_t body_len;
+    char *body_file; /* --data-file's bytes (the body), or NULL */
     long count, conns, cpu_pid;
     double seconds;
     int expect;
@@ -328,7 +330,7 @@ run_load(struct options *o, char **args, int n_args)
                     .count = o->count,
                     .method = o->method,
                     .body = o->body,
-                    .body_len = o->body ? strlen(o->body) : 0,
+                    .body_len = o->body_len,
                     .expect = o->expect};
     atomic_init(&j.next, 0);
     if (o->lifecycle != NULL) {
@@ -505,12 +507,36 @@ static const char usage[] =
     "                        --cold-start and --wait)\n"
     "  -X, --method METHOD   the request method (default GET)\n"
     "  -d, --data BODY       the request body, sent as JSON\n"
+    "      --data-file FILE  the request body: FILE's bytes (read into memory first)\n"
     "  -e, --expect STATUS   the status every answer must have (default: any 2xx)\n"
     "      --cpu-pid PID     also report the CPU time PID used per request\n"
     "      --label KEY=VALUE a label of the containers --lifecycle creates (repeatable)\n"
     "      --log FILE        where the output of the --cold-start daemon goes (default none)\n"
     "\n"
     "Prints one JSON object. Options come before the first argument that is not one.\n";
+
+/* The bytes of path (a new buffer, *len set), or NULL with a message. */
+static char *
+read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long size = -1;
+    if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
+        fseek(f, 0, SEEK_SET) == 0) {
+        buf = xmalloc((size_t)size + 1);
+        if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    if (f != NULL)
+        fclose(f);
+    if (buf == NULL)
+        fprintf(stderr, "sockerless-loadgen: cannot read %s: %s\n", path, strerror(errno));
+    *len = buf != NULL ? (size_t)size : 0;
+    return buf;
+}
 
 static long
 num_arg(const char *s, long min, long max)
@@ -535,6 +561,7 @@ main(int argc, char **argv)
         {"time", required_argument, NULL, 't'},
         {"method", required_argument, NULL, 'X'},
         {"data", required_argument, NULL, 'd'},
+        {"data-file", required_argument, NULL, 'F'},
         {"expect", required_argument, NULL, 'e'},
         {"cpu-pid", required_argument, NULL, 'P'},
         {"lifecycle", required_argument, NULL, 'L'},
@@ -566,6 +593,13 @@ main(int argc, char **argv)
             break;
         case 'd':
             o.body = optarg;
+            o.body_len = strlen(optarg);
+            break;
+        case 'F':
+            free(o.body_file);
+            if ((o.body_file = read_file(optarg, &o.body_len)) == NULL)
+                return 2;
+            o.body = o.body_file;
             break;
         case 'e':
             o.expect = (int)num_arg(optarg, 100, 599);
@@ -620,5 +654,7 @@ main(int argc, char **argv)
         }
         return 0;
     }
-    return run_load(&o, args, n_args);
+    int rc = run_load(&o, args, n_args);
+    free(o.body_file);
+    return rc;
 }

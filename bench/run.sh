@@ -330,6 +330,11 @@ m_streams() { # docker logs, attached docker run, docker cp in and out
             echo "logs $s $bytes" >>"$W/bytes.txt"
         fi
     done
+    # The same request from the load generator: the daemon's own speed, without the CLI.
+    for s in $(sides sl); do
+        j=$(lg "$s" -n 1 -t 120 "/containers/${LOGS_ID[$s]}/logs?stdout=1&stderr=1")
+        emit logs_api_mbps "$s" "$(mbps $((LINES * 100)) "$(field "$j" seconds "$NOTES|logs API $s")")"
+    done
     for s in $(sides sl); do
         t0=$EPOCHREALTIME
         if bytes=$(dk "$s" run --rm --label "$LABEL" "$IMG" sh -c "$(stream_cmd)" 2>>"$W/cli.err" |
@@ -359,6 +364,13 @@ m_streams() { # docker logs, attached docker run, docker cp in and out
             note "docker cp out failed on $s: $(tail -1 "$W/cli.err")"
         fi
         rm -f "$W/cp-out"
+    done
+    # The copies' requests from the load generator (the tar of the file up, the file's tar down).
+    for s in $(sides sl); do
+        j=$(lg "$s" -X PUT -n 1 -t 120 --data-file "$W/blob.tar" "/containers/${CP_ID[$s]}/archive?path=/")
+        emit cp_in_api_mbps "$s" "$(mbps "$CP_BYTES" "$(field "$j" seconds "$NOTES|cp in API $s")")"
+        j=$(lg "$s" -n 1 -t 120 "/containers/${CP_ID[$s]}/archive?path=/blob")
+        emit cp_out_api_mbps "$s" "$(mbps "$CP_BYTES" "$(field "$j" seconds "$NOTES|cp out API $s")")"
     done
 }
 
@@ -407,6 +419,7 @@ bash "$ROOT/tests/images/build-images.sh" "$W/imgs" >/dev/null
 printf -v LINE '%99s' ''
 LINE=${LINE// /x}
 head -c "$CP_BYTES" /dev/urandom >"$W/blob"
+tar -cf "$W/blob.tar" -C "$W" blob
 
 start_sockerless sl process
 start_sockerless ss synthetic
@@ -467,6 +480,7 @@ for s in $(sides sl); do dk "$s" rm -f "${LOGS_ID[$s]}" "${CP_ID[$s]}" >/dev/nul
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); run time $(elapsed "$T_START" | cut -d. -f1) s, $ROUNDS round(s)"
     echo "- machine: $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r), $( (runc --version 2>/dev/null || echo 'runc none') | head -1)"
     echo "- load average (1, 5, 15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+    echo "- source tree: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' (src/ modified)')"
     echo "- sockerless: $SOCKERLESSD ($("$SOCKERLESSD" --version 2>/dev/null | head -1)); process driver runtime $RUNTIME ($("$RUNTIME" --version 2>/dev/null | head -1))"
     [ -z "$REF" ] || echo "- reference: $REF, server version $REF_VERSION, pid ${PID[ref]:-unknown}"
     [ ! -f "$W/bytes.txt" ] || echo "- bytes received: $(sort -u "$W/bytes.txt" | tr '\n' ';' | sed 's/;$//; s/;/; /g')"

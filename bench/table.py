@@ -34,9 +34,15 @@ METRICS = [
     ("logs_mbps", "`docker logs`, ~50 MB of output in 100-byte lines", "MB/s", "hi", 2),
     ("cli_cpu_logs_s", "the docker CLI's own CPU time (user+sys) in that `docker logs`", "s",
      "lo", None),
+    ("logs_api_mbps", "the same logs requested by the load generator (the daemon alone, no CLI)",
+     "MB/s", "hi", None),
     ("attach_mbps", "attached `docker run`, ~50 MB in 100-byte lines", "MB/s", "hi", 2),
     ("cp_in_mbps", "`docker cp` of 50 MB into a container", "MB/s", "hi", 3),
     ("cp_out_mbps", "`docker cp` of 50 MB out of a container", "MB/s", "hi", 3),
+    ("cp_in_api_mbps", "the copy in as the load generator's `PUT /containers/{id}/archive` "
+     "(no CLI)", "MB/s", "hi", None),
+    ("cp_out_api_mbps", "the copy out as the load generator's `GET /containers/{id}/archive` "
+     "(no CLI)", "MB/s", "hi", None),
     ("cli_cpu_cp_in_s", "the docker CLI's own CPU time (user+sys) in that `docker cp` in", "s",
      "lo", None),
     ("cli_cpu_cp_out_s", "the same in a `docker cp` out", "s", "lo", None),
