@@ -17,7 +17,7 @@ set -euo pipefail
 [ "${SOCKERLESS_NO_HOST_SETUP:-0}" = 1 ] && exit 0
 [ "$(id -u)" -eq 0 ] || exit 0
 unified=/sys/fs/cgroup/unified/cgroup.controllers
-[ -s "$unified" ] || exit 0
+[ -r "$unified" ] || exit 0
 [ -n "$(tr -d ' \n' < "$unified")" ] || exit 0
 
 if ! command -v cgroupfs-mount >/dev/null 2>&1; then
