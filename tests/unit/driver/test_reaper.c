@@ -16,37 +16,12 @@
 #include "../cmocka_prelude.h"
 
 /* Forks a child that forks a grandchild and exits: the grandchild (sleeping `ms`, then
- * exiting) is adopted by this process, the subreaper. Returns the grandchild's pid. */
+ * exiting) is adopted by this process, the subreaper. With name, the grandchild takes that name
+ * (its comm); with new_pidns, it is pid 1 of a pid namespace of its own (as a runtime's child
+ * that joined a container). Returns the grandchild's pid, -1 when the namespace is refused (not
+ * root). */
 static pid_t
-make_orphan(int ms)
-{
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        pid_t grandchild = fork();
-        if (grandchild == 0) {
-            struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
-            _exit(0);
-        }
-        (void)!write(p[1], &grandchild, sizeof(grandchild));
-        _exit(0);
-    }
-    pid_t orphan = -1;
-    assert_int_equal(read(p[0], &orphan, sizeof(orphan)), sizeof(orphan));
-    close(p[0]);
-    close(p[1]);
-    assert_int_equal(waitpid(child, NULL, 0), child);
-    return orphan;
-}
-
-/* Like make_orphan(0), the grandchild named `name` (its comm) and, with new_pidns, pid 1 of a
- * pid namespace of its own (as a runtime's child that joined a container). -1 when the
- * namespace is refused (not root). */
-static pid_t
-make_named_orphan(const char *name, bool new_pidns)
+spawn_orphan(int ms, const char *name, bool new_pidns)
 {
     int p[2];
     assert_int_equal(pipe(p), 0);
@@ -57,7 +32,10 @@ make_named_orphan(const char *name, bool new_pidns)
         if (!new_pidns || unshare(CLONE_NEWPID) == 0) {
             grandchild = fork();
             if (grandchild == 0) {
-                prctl(PR_SET_NAME, name);
+                if (name != NULL)
+                    prctl(PR_SET_NAME, name);
+                struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+                nanosleep(&ts, NULL);
                 _exit(0);
             }
         }
@@ -70,6 +48,12 @@ make_named_orphan(const char *name, bool new_pidns)
     close(p[1]);
     assert_int_equal(waitpid(child, NULL, 0), child);
     return orphan;
+}
+
+static pid_t
+make_orphan(int ms)
+{
+    return spawn_orphan(ms, NULL, false);
 }
 
 static bool
@@ -143,13 +127,13 @@ runtime_strays_are_reaped_at_once(void **state)
 {
     (void)state;
     reaper_set_stray_name("sl-stray");
-    pid_t stray = make_named_orphan("sl-stray", true);
+    pid_t stray = spawn_orphan(0, "sl-stray", true);
     if (stray < 0) {
         reaper_set_stray_name(NULL);
         skip(); /* no pid namespace without root */
     }
-    pid_t other = make_named_orphan("sl-other", true); /* another name */
-    pid_t host = make_named_orphan("sl-stray", false); /* the daemon's own namespace */
+    pid_t other = spawn_orphan(0, "sl-other", true); /* another name */
+    pid_t host = spawn_orphan(0, "sl-stray", false); /* the daemon's own namespace */
     sleep_ms(100);
     /* Within any grace: only the stray goes. */
     assert_int_equal(reaper_scan(60000), 1);
