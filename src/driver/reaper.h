@@ -41,7 +41,8 @@ size_t reaper_scan(int64_t grace_ms);
  * and died there before its execve (crun's child for an exec that cannot be started): nobody
  * waits for it, and while it stays a zombie it keeps the container's cgroup from emptying, so
  * the runtime's clean-up after the container's exit waits for it. Such strays are reaped
- * without the grace period. NULL: none. */
+ * without the grace period. (A container's own command named like the runtime, ending before
+ * its monitor registered it, would be taken too and its exit status lost.) NULL: none. */
 void reaper_set_stray_name(const char *comm);
 /* Asks the thread for a pass now (after an exec failed: its stray is gone within a pass). */
 void reaper_kick(void);
