@@ -17,28 +17,32 @@ hexval(char c)
     return -1;
 }
 
-char *
-router_percent_decode(const char *s, size_t len)
+size_t
+router_unescape(char *s)
 {
-    char *out = xmalloc(len + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] != '%') {
-            out[o++] = s[i];
-            continue;
+    char *w = s;
+    for (const char *r = s; *r != '\0';) {
+        int hi = r[0] == '%' ? hexval(r[1]) : -1, lo = hi >= 0 ? hexval(r[2]) : -1;
+        if (lo >= 0 && (hi | lo) != 0) {
+            *w++ = (char)(hi << 4 | lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
         }
-        int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
-        int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
-        /* A NUL byte would cut the value short in C: refuse it outright. */
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-            free(out);
-            return NULL;
-        }
-        out[o++] = (char)(hi * 16 + lo);
-        i += 2;
     }
-    out[o] = '\0';
-    return out;
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+/* A path parameter's value: the segments as the server decoded them (router_unescape), or NULL
+ * when they hold the "%00" it kept (a NUL would cut the value short in C). */
+static char *
+param_value(const char *s, size_t len)
+{
+    for (size_t i = 0; i + 2 < len; i++)
+        if (s[i] == '%' && s[i + 1] == '0' && s[i + 2] == '0')
+            return NULL;
+    return xstrndup(s, len);
 }
 
 /* A segment of a path: [start, start+len). */
@@ -99,7 +103,7 @@ match_from(const struct seg *ps, int pi, int np, const struct seg *qs, int qi, i
             size_t len = (size_t)(ps[end].start + ps[end].len - start);
             if (len == 0 || len > ROUTE_PARAM_MAX)
                 continue;
-            char *value = router_percent_decode(start, len);
+            char *value = param_value(start, len);
             if (value == NULL)
                 return false;
             params->values[slot] = value;

@@ -41,7 +41,7 @@ struct route {
 struct route_params {
     size_t n;
     const char *names[ROUTE_MAX_PARAMS]; /* borrowed from the pattern, without braces */
-    char *values[ROUTE_MAX_PARAMS];      /* owned, percent-decoded */
+    char *values[ROUTE_MAX_PARAMS];      /* owned, as the server decoded them */
 };
 
 enum router_result { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_BAD_METHOD };
@@ -75,8 +75,11 @@ int api_version_cmp(struct api_version a, struct api_version b);
 /* Parses "1.41" (major and minor each up to 4 digits). */
 bool api_version_parse(const char *text, size_t len, struct api_version *out);
 
-/* Decodes %XX escapes of a path segment into a new string. NULL when an escape is malformed or
- * decodes to NUL. */
-char *router_percent_decode(const char *s, size_t len);
+/* Decodes the %XX escapes of s in place, as the server has libmicrohttpd decode the path and
+ * the query arguments before routing (once: the router does not decode again), except that
+ * "%00" stays as it is: decoded, it would cut the C string short, and DELETE
+ * /containers/web%00x would remove "web". A path parameter holding "%00" matches no route
+ * (404). A '%' not followed by two hex digits stays too. Returns the new length. */
+size_t router_unescape(char *s);
 
 #endif

@@ -558,35 +558,13 @@ spool_append(struct http_server *srv, struct http_request *req, const char *data
     return true;
 }
 
-/* libmicrohttpd's percent-decoding of the path and the query, except that "%00" stays as it
- * is: decoded, it would cut the C string short, and DELETE /containers/web%00x would remove
- * "web". The router then refuses a path holding "%00" (404). */
-static int
-hex_value(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
+/* libmicrohttpd's percent-decoding of the path and the query: router_unescape. */
 static size_t
 unescape_keeping_nul(void *cls, struct MHD_Connection *conn, char *s)
 {
     (void)cls;
     (void)conn;
-    char *w = s;
-    for (const char *r = s; *r != '\0';) {
-        int hi = r[0] == '%' ? hex_value(r[1]) : -1, lo = hi >= 0 ? hex_value(r[2]) : -1;
-        if (lo >= 0 && (hi | lo) != 0) {
-            *w++ = (char)(hi << 4 | lo);
-            r += 3;
-        } else {
-            *w++ = *r++;
-        }
-    }
-    *w = '\0';
-    return (size_t)(w - s);
+    return router_unescape(s);
 }
 
 /* ---- TLS client verification (--tlsverify) ---- */

@@ -207,6 +207,16 @@ def test_nul_never_truncates_a_name(raw, api, container, healthy):
     assert raw.request("GET", f"/v{api.version}/containers/{container}/json")[0] == 200
 
 
+def test_a_path_is_percent_decoded_once(raw, api, container, healthy):
+    """%41 in a path is "A", but %2541 is "%41", not "A" again (dockerd 20.10: 404)."""
+    prefix = container[:11]
+    hexed = "".join(f"%{ord(ch):02X}" for ch in prefix)
+    assert raw.request("GET", f"/v{api.version}/containers/{hexed}/json")[0] == 200
+    twice = "".join(f"%25{ord(ch):02X}" for ch in prefix)
+    status, _, data = raw.request("GET", f"/v{api.version}/containers/{twice}/json")
+    assert_error(status, data, 404)
+
+
 def test_very_long_image_name(raw, api, healthy):
     status, _, data = raw.request("GET", f"/v{api.version}/images/{'a' * 4096}/json")
     assert status in (400, 404), (status, data[:200])

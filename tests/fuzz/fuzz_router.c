@@ -3,8 +3,9 @@
  * server does with them: the /vX.Y prefix (router_split_version), the real route table
  * (api_routes, router_match, route_params_get), and the query arguments through the value
  * readers handlers use (booleans, integers, filters JSON). The first byte picks the method;
- * the rest, up to a NUL, is the URL. Splitting the query at '&' and '=' and unescaping it is
- * libmicrohttpd's work; here the split is plain and the unescaping router_percent_decode's.
+ * the rest, up to a NUL, is the URL. Splitting the query at '&' and '=' is libmicrohttpd's
+ * work, here a plain split; the path and the arguments are unescaped by router_unescape, as the
+ * server has libmicrohttpd do.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,12 +43,10 @@ query(char *q)
         char *eq = strchr(arg, '=');
         if (eq != NULL)
             *eq++ = '\0';
-        char *name = router_percent_decode(arg, strlen(arg));
-        char *value = eq != NULL ? router_percent_decode(eq, strlen(eq)) : NULL;
-        if (name != NULL)
-            query_value(name, value);
-        free(name);
-        free(value);
+        router_unescape(arg);
+        if (eq != NULL)
+            router_unescape(eq);
+        query_value(arg, eq);
     }
 }
 
@@ -62,6 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *q = strchr(url, '?');
     if (q != NULL)
         *q++ = '\0';
+    router_unescape(url);
 
     struct api_version v;
     const char *path;
