@@ -1199,6 +1199,11 @@ decode_config(json_t *body, struct container_spec *s, struct err **err)
         jsonx_int(body, "StopTimeout", &stop_timeout, &has_timeout, err) < 0 ||
         jsonx_labels(body, "Labels", &s->labels, err) < 0)
         return -1;
+    /* dockerd checks the request's own WorkingDir, not the image's, before anything else */
+    if (s->working_dir != NULL && *s->working_dir != '\0' && s->working_dir[0] != '/')
+        return err_make(err, ERR_INVALID, 0,
+                        "the working directory '%s' is invalid, it needs to be an absolute path",
+                        s->working_dir);
     json_t *hc = json_object_get(body, "Healthcheck");
     if (hc != NULL && !json_is_null(hc)) {
         int64_t v;

@@ -51,15 +51,16 @@ fsutil_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-char *
-fsutil_clean_relative(const char *path)
+/* The cleaning of both: a ".." above the root fails (NULL) unless clamp, which drops it. */
+static char *
+clean_path(const char *path, bool clamp)
 {
     char *out = xmalloc(strlen(path) + 1);
     size_t o = 0;
     for (const char *p = path; *p != '\0';) {
         size_t n = strcspn(p, "/");
         if (n == 2 && p[0] == '.' && p[1] == '.') {
-            if (o == 0) {
+            if (o == 0 && !clamp) {
                 free(out);
                 return NULL;
             }
@@ -79,6 +80,19 @@ fsutil_clean_relative(const char *path)
     }
     out[o] = '\0';
     return out;
+}
+
+char *
+fsutil_clean_relative(const char *path)
+{
+    return clean_path(path, false);
+}
+
+char *
+fsutil_clean_absolute(const char *path)
+{
+    cleanup_free char *rel = clean_path(path, true);
+    return xasprintf("/%s", rel);
 }
 
 static int

@@ -26,6 +26,9 @@ int fsutil_write_replace(const char *path, const void *data, size_t len, mode_t 
  * empty components dropped, ".." resolved. A new string, "" for the root itself; NULL when a
  * ".." climbs above the root. No file is looked at. */
 char *fsutil_clean_relative(const char *path);
+/* path cleaned as Go's filepath.Clean cleans an absolute path ("/a/../b/./" -> "/b"): the same
+ * rules, with a ".." at the root dropped. A new string that starts with '/'. */
+char *fsutil_clean_absolute(const char *path);
 /* Removes path and everything below it without following links (a symlink inside is removed,
  * never followed) and without crossing into other file systems. Missing path: 0. */
 int fsutil_remove_tree(const char *path, struct err **err);

@@ -486,10 +486,10 @@ agent_ready(void)
 }
 
 static int
-agent_validate(const struct container *c, struct err **err)
+agent_validate(struct engine *eng, const struct container *c, struct err **err)
 {
     if (!labels_name_agent(c))
-        return driver_process.validate(c, err);
+        return driver_process.validate(eng, c, err);
     if (labels_get(&c->spec.labels, LABEL_TOKEN_FILE) == NULL)
         return err_make(err, ERR_INVALID, 0,
                         "a container served by a remote agent needs the "

@@ -51,8 +51,10 @@ struct driver {
     /* False when the driver cannot run anything on this machine (NULL: always ready). */
     bool (*ready)(void);
     /* At create, once the driver is picked: refuses what it cannot honour in c's spec
-     * (ERR_INVALID). NULL: everything is accepted. Called with the engine lock held. */
-    int (*validate)(const struct container *c, struct err **err);
+     * (ERR_INVALID) and what dockerd's create refuses in the container's root (the process
+     * driver's working directory check). NULL: everything is accepted. Called with the engine
+     * lock held. */
+    int (*validate)(struct engine *eng, const struct container *c, struct err **err);
     /* Lifecycle. stop sends signal, then SIGKILL after timeout_s (-1: wait forever). */
     int (*start)(struct engine *eng, struct container *c, struct err **err);
     int (*stop)(struct engine *eng, struct container *c, int signal, int timeout_s,

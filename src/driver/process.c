@@ -243,6 +243,24 @@ image_lowers(struct engine *eng, const struct container *c, char ***out, struct 
     return rc;
 }
 
+/* oci_spec_validate, and dockerd's check of the working directory in the image's files
+ * (SetupWorkingDirectory at create). Engine lock held. */
+static int
+proc_validate(struct engine *eng, const struct container *c, struct err **err)
+{
+    if (oci_spec_validate(c, err) < 0)
+        return -1;
+    const char *wd = c->spec.working_dir;
+    if (wd == NULL || wd[0] != '/')
+        return 0;
+    char **lowers = NULL;
+    int rc = image_lowers_locked(eng, c, &lowers, err);
+    if (rc == 0)
+        rc = rootfs_check_workdir(lowers, strv_len(lowers), wd, err);
+    strv_free(lowers);
+    return rc;
+}
+
 /* Inspect's paths: the files in the container's directory once it has started (as dockerd
  * shows them), and the overlay's dirs. Engine lock held. */
 static void
@@ -1508,7 +1526,7 @@ const struct driver driver_process = {
     .name = "process",
     .owns = proc_owns,
     .ready = proc_ready,
-    .validate = oci_spec_validate,
+    .validate = proc_validate,
     .start = proc_start,
     .stop = proc_stop,
     .kill = proc_kill,

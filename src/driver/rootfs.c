@@ -14,6 +14,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -358,6 +359,105 @@ view_stat(const struct stack *root, const char *rel, struct stat *st)
     }
     stack_fini(&cur);
     return found;
+}
+
+/* ---- the working directory at create ----------------------------------------------------- */
+
+/* dockerd's limit on the links followed while resolving a path in a container's root. */
+#define WORKDIR_MAX_LINKS 255
+
+/* Pops the walk's directories down to depth, cutting *path back to that directory. */
+static void
+walk_pop(struct stack *levels, const size_t *ends, size_t *depth, size_t to, char *path)
+{
+    while (*depth > to) {
+        stack_fini(&levels[*depth]);
+        (*depth)--;
+    }
+    path[ends[*depth]] = '\0';
+}
+
+int
+rootfs_check_workdir(char *const *lowers, size_t n, const char *wd, struct err **err)
+{
+    /* levels[d] is the directory at depth d of the resolved path (levels[0] the root); ends[d]
+     * the length of that path in path. Bounded by wd's components and the links' targets. */
+    size_t cap = 8, depth = 0;
+    struct stack *levels = xcalloc(cap, sizeof(*levels));
+    size_t *ends = xcalloc(cap, sizeof(*ends));
+    stack_root(lowers, n, NULL, &levels[0]);
+    char *path = xstrdup("");
+    char *todo = xstrdup(wd);
+    const char *p = todo;
+    int links = 0, rc = 0;
+    while (rc == 0) {
+        while (*p == '/')
+            p++;
+        if (*p == '\0')
+            break;
+        size_t len = strcspn(p, "/");
+        cleanup_free char *name = xstrndup(p, len);
+        p += len;
+        if (strcmp(name, ".") == 0)
+            continue;
+        if (strcmp(name, "..") == 0) {
+            walk_pop(levels, ends, &depth, depth > 0 ? depth - 1 : 0, path);
+            continue;
+        }
+        struct stat st;
+        cleanup_free char *top = NULL;
+        struct stack sub;
+        bool found = stack_lookup(&levels[depth], name, &st, &top, &sub);
+        if (!found || !S_ISDIR(st.st_mode))
+            stack_fini(&sub);
+        if (!found)
+            break; /* the runtime makes the rest, as dockerd's mkdir -p does */
+        if (S_ISLNK(st.st_mode)) {
+            char target[PATH_MAX];
+            ssize_t tl = readlink(top, target, sizeof(target) - 1);
+            if (tl < 0) {
+                rc = err_errno(err, "readlink %s/%s", path, name);
+                break;
+            }
+            if (++links > WORKDIR_MAX_LINKS) {
+                rc = err_make(err, ERR_INTERNAL, 0, "too many links in %s", wd);
+                break;
+            }
+            target[tl] = '\0';
+            if (target[0] == '/')
+                walk_pop(levels, ends, &depth, 0, path);
+            char *next = xasprintf("%s/%s", target, p);
+            free(todo);
+            todo = next;
+            p = todo;
+        } else if (S_ISDIR(st.st_mode)) {
+            if (depth + 1 == cap) {
+                cap *= 2;
+                levels = xrealloc(levels, cap * sizeof(*levels));
+                ends = xrealloc(ends, cap * sizeof(*ends));
+            }
+            char *longer = xasprintf("%s/%s", path, name);
+            free(path);
+            path = longer;
+            levels[++depth] = sub;
+            ends[depth] = strlen(path);
+        } else {
+            while (*p == '/')
+                p++;
+            if (*p == '\0')
+                rc = err_make(err, ERR_INTERNAL, 0, "Cannot mkdir: %s is not a directory", wd);
+            else
+                rc = err_make(err, ERR_INTERNAL, 0, "lstat %s/%s/%.*s: not a directory", path, name,
+                              (int)strcspn(p, "/"), p);
+        }
+    }
+    walk_pop(levels, ends, &depth, 0, path);
+    stack_fini(&levels[0]);
+    free(levels);
+    free(ends);
+    free(todo);
+    free(path);
+    return rc;
 }
 
 /* ---- the init layer ----------------------------------------------------------------------- */

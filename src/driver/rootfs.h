@@ -32,6 +32,14 @@ const char *rootfs_mode_name(enum rootfs_mode m);
  * mount's or the copy's, ERR_INTERNAL with errno. */
 int rootfs_mount(enum rootfs_mode mode, char *const *lowers, size_t n, const char *cdir,
                  struct err **err);
+/* dockerd's check of a container's working directory at create, in the root lowers[0..n)
+ * make (without the init layer): the path wd (absolute) is resolved as the kernel would inside
+ * that root, symlinks followed within it. A missing part is fine (the runtime makes it, as
+ * dockerd's mkdir -p does). Errors (ERR_INTERNAL, dockerd's 500 and its words, with container
+ * paths where dockerd shows its host paths): "Cannot mkdir: <wd> is not a directory" when wd
+ * names a non-directory, "lstat <path>: not a directory" when a non-directory is on the way,
+ * "too many links in <wd>" past 255 links. */
+int rootfs_check_workdir(char *const *lowers, size_t n, const char *wd, struct err **err);
 /* Unmounts merged/ (overlay; lazily if busy). Not mounted is not an error. */
 int rootfs_unmount(enum rootfs_mode mode, const char *cdir, struct err **err);
 

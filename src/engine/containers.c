@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/signals.h"
 #include "base/strv.h"
@@ -70,6 +71,12 @@ merge_image_config(struct container_spec *s, const struct image *img)
     if ((s->working_dir == NULL || *s->working_dir == '\0') && ic->working_dir != NULL) {
         free(s->working_dir);
         s->working_dir = xstrdup(ic->working_dir);
+    }
+    if (s->working_dir != NULL && s->working_dir[0] == '/') {
+        /* dockerd keeps the working directory cleaned as Go's filepath.Clean does */
+        char *clean = fsutil_clean_absolute(s->working_dir);
+        free(s->working_dir);
+        s->working_dir = clean;
     }
     if ((s->user == NULL || *s->user == '\0') && ic->user != NULL) {
         free(s->user);
@@ -210,7 +217,7 @@ engine_container_create(struct engine *eng, struct container_create *req, char i
     add_image_volumes(req, img);
     set_command(c);
     c->driver = driver_chain_pick(eng->drivers, eng, c);
-    if ((c->driver->validate != NULL && c->driver->validate(c, err) < 0) ||
+    if ((c->driver->validate != NULL && c->driver->validate(eng, c, err) < 0) ||
         attach_requested_networks(eng, c, req, err) < 0 ||
         volume_mount_all(eng, c, req->mounts, req->n_mounts, err) < 0) {
         engine_unlock(eng);

@@ -131,6 +131,26 @@ def test_create_with_bad_image_reference_is_400(api, names):
     assert body["message"] == "invalid reference format: repository name must be lowercase"
 
 
+def test_create_with_a_relative_workdir_is_400(api, names):
+    """dockerd checks the request's WorkingDir before it looks the image up."""
+    for image in (BUSYBOX, "sockerless-e2e/no-such-image"):
+        status, body = api.post(
+            f"/containers/create?name={names()}", {"Image": image, "WorkingDir": "rel/dir"}
+        )
+        assert (status, body["message"]) == (
+            400,
+            "the working directory 'rel/dir' is invalid, it needs to be an absolute path",
+        )
+
+
+@pytest.mark.parametrize(
+    "given, kept", [("/a/../srv/./x/", "/srv/x"), ("/../..//w", "/w"), ("/", "/")]
+)
+def test_create_keeps_the_workdir_cleaned(api, names, given, kept):
+    cid = api.create(names(), Image=BUSYBOX, WorkingDir=given)
+    assert api.inspect(cid)["Config"]["WorkingDir"] == kept
+
+
 def host_cpus():
     """What dockerd's sysinfo.NumCPU counts: the CPUs this process may run on."""
     return len(os.sched_getaffinity(0))

@@ -137,6 +137,52 @@ def test_a_command_that_cannot_run(dk, proc_client, command, code, words, tty):
         container.remove(force=True)
 
 
+@pytest.mark.parametrize(
+    "workdir, words",
+    [
+        ("/etc/passwd", "Cannot mkdir: /etc/passwd is not a directory"),
+        ("/etc/passwd/.", "Cannot mkdir: /etc/passwd is not a directory"),
+        ("/bin/sh", "Cannot mkdir: /bin/sh is not a directory"),  # a link to busybox
+        ("/etc/passwd/x", "/etc/passwd/x: not a directory"),
+        ("/usr/../bin/sh/sub", "/bin/busybox/sub: not a directory"),
+    ],
+)
+def test_a_workdir_that_cannot_be_made_fails_the_create(dk, proc_client, workdir, words):
+    """dockerd makes the working directory in the container's root at create: a file in its way
+    fails the create with a 500 and no container is left. (dockerd names the path below its data
+    root in the second form; the container's path is what both show.)"""
+    name = unique("workdir")
+    result = dk.run("create", "--name", name, "-w", workdir, BUSYBOX, "true")
+    assert result.returncode == 1, result
+    assert words in result.stderr
+    assert dk("ps", "-aq", "--filter", f"name=^{name}$") == ""
+    with pytest.raises(docker.errors.APIError) as info:
+        proc_client.containers.create(BUSYBOX, ["true"], working_dir=workdir)
+    assert info.value.status_code == 500
+    assert words in str(info.value.explanation)
+
+
+def test_a_workdir_is_resolved_through_links(dk, proc_client, start):
+    """The working directory is resolved in the container's root, links and a layer's whiteout
+    on the way included, and its missing part is made: checked at create on the image's layers."""
+    name = start("ln -s /tmp /data && ln -s ../etc/passwd /pw && rm /bin/ls && mkdir /bin/ls")
+    wait_exited(dk, name)
+    tag = unique("sockerless-e2e/links") + ":v1"
+    dk("commit", name, tag)
+    try:
+        assert dk("run", "--rm", "-w", "/data/new/./deep/", tag, "pwd") == "/tmp/new/deep\n"
+        assert dk("run", "--rm", "-w", "/bin/ls/sub", tag, "pwd") == "/bin/ls/sub\n"
+        out = proc_client.containers.run(tag, ["pwd"], working_dir="/../data/x", remove=True)
+        assert out == b"/tmp/x\n"
+        result = dk.run("create", "-w", "/pw/x", tag, "true")
+        assert result.returncode == 1, result
+        assert "/etc/passwd/x: not a directory" in result.stderr
+        result = dk.run("create", "-w", "/pw", tag, "true")
+        assert "Cannot mkdir: /pw is not a directory" in result.stderr
+    finally:
+        dk.run("rmi", "-f", tag)
+
+
 @pytest.mark.agent_modes
 def test_run_prints_output(dk):
     assert dk("run", "--rm", BUSYBOX, "echo", "hi") == "hi\n"

@@ -440,6 +440,57 @@ never_mounted_has_no_changes(void **state)
     rootfs_changes_free(ch, n);
 }
 
+static void
+expect_workdir(struct fixture *f, const char *wd, const char *msg)
+{
+    struct err *e = NULL;
+    int rc = rootfs_check_workdir(f->layers, 2, wd, &e);
+    if (msg == NULL) {
+        assert_int_equal(rc, 0);
+        assert_null(e);
+        return;
+    }
+    assert_int_equal(rc, -1);
+    assert_int_equal(e->kind, ERR_INTERNAL);
+    assert_string_equal(e->msg, msg);
+    err_clear(&e);
+}
+
+/* The working directory is resolved in the layers' view: whiteouts and opaque directories
+ * hide, links are followed inside the root, a missing part is fine. */
+static void
+workdir_check(void **state)
+{
+    struct fixture *f = *state;
+    if (!f->layers_ok)
+        skip();
+    const char *l1 = f->layers[1];
+    const char *const links[][2] = {
+        {"dl", "/data"}, {"rl", "etc"}, {"loop", "loop"}, {"up", "../../../data"}};
+    for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+        char *p = fmt_path(l1, links[i][0]);
+        assert_int_equal(symlink(links[i][1], p), 0);
+        free(p);
+    }
+    expect_workdir(f, "/", NULL);
+    expect_workdir(f, "/etc", NULL);
+    expect_workdir(f, "/new/dir", NULL);
+    expect_workdir(f, "/bin/vi/x", NULL);   /* deleted by the top layer */
+    expect_workdir(f, "/data/a/x", NULL);   /* hidden by the opaque data/ */
+    expect_workdir(f, "/data/sub/s", NULL); /* the same */
+    expect_workdir(f, "/etc/passwd", "Cannot mkdir: /etc/passwd is not a directory");
+    expect_workdir(f, "/etc/passwd/x", "lstat /etc/passwd/x: not a directory");
+    expect_workdir(f, "/data/new/x/y", "lstat /data/new/x: not a directory");
+    expect_workdir(f, "/lnk", "Cannot mkdir: /lnk is not a directory");
+    expect_workdir(f, "/lnk/x", "lstat /hl1/x: not a directory");
+    expect_workdir(f, "/dl/new/y", "lstat /data/new/y: not a directory");
+    expect_workdir(f, "/rl/passwd/z", "lstat /etc/passwd/z: not a directory");
+    expect_workdir(f, "/usr/local/../../up/new/q", "lstat /data/new/q: not a directory");
+    expect_workdir(f, "/loop/x", "too many links in /loop/x");
+    struct err *e = NULL;
+    assert_int_equal(rootfs_check_workdir(NULL, 0, "/etc/passwd", &e), 0); /* an empty root */
+}
+
 /* Compares two trees entry by entry: type, mode, owner, size, content, link target. */
 static void
 compare_trees(const char *a, const char *b, int *count)
@@ -633,6 +684,7 @@ main(void)
         cmocka_unit_test_setup_teardown(overlay_many_layers, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(copy_matches_overlay, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(empty_root, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(workdir_check, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(never_mounted_has_no_changes, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(busybox_layer, fixture_setup, fixture_teardown),
