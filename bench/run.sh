@@ -15,6 +15,7 @@
 #   SOCKERLESSD            the sockerlessd binary (default build/release/sockerlessd)
 #   SOCKERLESS_LOADGEN     the load generator (default: sockerless-loadgen next to sockerlessd)
 #   SOCKERLESS_FLOOR       bench/floor.c's server (default: sockerless-floor next to the loadgen)
+#   SOCKERLESS_FLOOR_MHD   bench/floor_mhd.c's server (default: sockerless-floor-mhd next to it)
 #   BENCH_REF_DOCKER_HOST  the reference daemon, e.g. unix:///var/run/docker.sock (default none)
 #   BENCH_REF_PID          its process id, for RSS and CPU (default: found from the socket)
 #   BENCH_REF_DOCKERD      a dockerd binary: measures the reference cold start by starting a
@@ -45,6 +46,7 @@ esac
 SOCKERLESSD=${SOCKERLESSD:-$ROOT/build/release/sockerlessd}
 LOADGEN=${SOCKERLESS_LOADGEN:-$(dirname "$SOCKERLESSD")/sockerless-loadgen}
 FLOOR=${SOCKERLESS_FLOOR:-$(dirname "$LOADGEN")/sockerless-floor}
+FLOOR_MHD=${SOCKERLESS_FLOOR_MHD:-$(dirname "$FLOOR")/sockerless-floor-mhd}
 DOCKER=${DOCKER_CLI:-$(command -v docker || echo /usr/local/bin/docker)}
 PY=/usr/bin/python3
 REF=${BENCH_REF_DOCKER_HOST:-}
@@ -65,6 +67,7 @@ die() {
 [ -x "$SOCKERLESSD" ] || die "no sockerlessd at $SOCKERLESSD (set SOCKERLESSD)"
 [ -x "$LOADGEN" ] || die "no sockerless-loadgen at $LOADGEN (set SOCKERLESS_LOADGEN)"
 [ -x "$FLOOR" ] || die "no sockerless-floor at $FLOOR (set SOCKERLESS_FLOOR)"
+[ -x "$FLOOR_MHD" ] || die "no sockerless-floor-mhd at $FLOOR_MHD (set SOCKERLESS_FLOOR_MHD)"
 [ -x "$PY" ] || die "$PY is needed"
 [ -x "$DOCKER" ] || skip "no docker CLI"
 [ "$(id -u)" = 0 ] || skip "the process driver needs root"
@@ -233,7 +236,8 @@ load_images() { # load_images SIDE
 
 # ---------------------------------------------------------------- metrics
 m_ping() { # /_ping req/s over 2 connections, and the daemon's CPU time per request; then the
-    # same load against bench/floor.c (a server that only reads and writes): the machine's floor
+    # same load against bench/floor.c (a server that only reads and writes): the machine's floor,
+    # and against bench/floor_mhd.c (libmicrohttpd as the daemon sets it up, one fixed answer)
     local s j
     for s in $(sides sl); do
         j=$(lg "$s" -c 2 -n "$PING_N" -t "$REQ_T" ${PID[$s]:+--cpu-pid "${PID[$s]}"} /_ping)
@@ -242,6 +246,8 @@ m_ping() { # /_ping req/s over 2 connections, and the daemon's CPU time per requ
     done
     j=$(lg floor -c 2 -n "$PING_N" -t "$REQ_T" /_ping)
     emit ping_floor_rps floor "$(field "$j" rate "$NOTES|ping floor")"
+    j=$(lg floor_mhd -c 2 -n "$PING_N" -t "$REQ_T" /_ping)
+    emit ping_floor_mhd_rps floor_mhd "$(field "$j" rate "$NOTES|ping floor_mhd")"
 }
 
 start_floor() {
@@ -249,6 +255,10 @@ start_floor() {
     "$FLOOR" "${SOCK[floor]}" </dev/null 2>>"$W/floor.err" &
     DAEMON_PIDS+=("$!")
     "$LOADGEN" -s "${SOCK[floor]}" -t 20 --wait || die "sockerless-floor did not start"
+    SOCK[floor_mhd]=$W/floor_mhd.sock
+    "$FLOOR_MHD" "${SOCK[floor_mhd]}" </dev/null 2>>"$W/floor.err" &
+    DAEMON_PIDS+=("$!")
+    "$LOADGEN" -s "${SOCK[floor_mhd]}" -t 20 --wait || die "sockerless-floor-mhd did not start"
 }
 
 create_body() { printf '{"Image":"%s","Cmd":["true"],"Labels":{"org.sockerless.bench":"%s"}}' "$IMG" "$RUNID"; }

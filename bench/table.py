@@ -5,7 +5,7 @@ Usage: table.py RESULTS.tsv FACTS.txt NOTES.txt [--reference] [--check]
 
 RESULTS.tsv holds one sample a line: metric, side (sl, sr and ss are sockerless with the process
 driver and the runtime it picks, with runc, and with the synthetic driver; floor is
-bench/floor.c; ref the reference daemon), value. The table shows the median of each
+bench/floor.c, floor_mhd bench/floor_mhd.c; ref the reference daemon), value. The table shows the median of each
 metric's samples per side, the ratio sockerless/reference and whether the issue's target is met.
 --check prints nothing and exits 1 unless every metric has a sockerless value (the smoke test).
 """
@@ -18,6 +18,8 @@ METRICS = [
     ("ping_rps", "`GET /_ping`, 2 keep-alive connections", "req/s", "hi", 5),
     ("ping_floor_rps", "the machine's floor: the same `/_ping` load against `bench/floor.c`, "
      "which only reads and writes (no daemon)", "req/s", "hi", None),
+    ("ping_floor_mhd_rps", "libmicrohttpd's floor: the same load against `bench/floor_mhd.c`, "
+     "the library set up as the daemon sets it up, with one fixed answer", "req/s", "hi", None),
     ("list_rps", "`GET /containers/json?all=1`, 100 containers", "req/s", "hi", 50),
     ("inspect_rps", "`GET /containers/{id}/json`", "req/s", "hi", 10),
     ("lc_proc_serial", "create, start, wait, remove `true`: process driver, serial",
@@ -53,7 +55,7 @@ METRICS = [
     ("cpu_us_ping", "daemon CPU time per `/_ping` (utime+stime)", "µs", "lo", None),
 ]
 # Rows without a reference run of their own: the ratio is against another row's reference.
-REF_OF = {"ping_floor_rps": "ping_rps", "lc_runc_serial": "lc_proc_serial",
+REF_OF = {"ping_floor_rps": "ping_rps", "ping_floor_mhd_rps": "ping_rps", "lc_runc_serial": "lc_proc_serial",
           "lc_runc_par8": "lc_proc_par8", "run_rm_runc_s": "run_rm_s"}
 # Rows that need runc: a machine with crun only has no value for them.
 OPTIONAL = {"lc_runc_serial", "lc_runc_par8", "run_rm_runc_s"}

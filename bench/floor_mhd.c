@@ -1,0 +1,100 @@
+/*
+ * sockerless-floor-mhd: libmicrohttpd's floor for `/_ping` (bench/README.md). libmicrohttpd set
+ * up as sockerlessd sets it up (src/http/server.c: a thread per connection that polls, the
+ * inter-thread channel, upgrades allowed; the connection pool of src/daemon/main.c's
+ * MAX_HEADER, 48 KiB, which the library zeroes after every request), answering every request
+ * with one response made once: the bytes of sockerlessd's `/_ping` answer. No routing and no
+ * handler work, so its rate under the load generator is what the library itself leaves to a
+ * daemon built on it, next to sockerless-floor's (no HTTP library at all).
+ *
+ *   sockerless-floor-mhd SOCKET    serves until SIGTERM or SIGINT, then removes SOCKET
+ *
+ * A benchmark tool, not part of the daemon.
+ */
+#include <errno.h>
+#include <microhttpd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+enum { POOL_BYTES = 48 * 1024 }; /* src/daemon/main.c: MAX_HEADER */
+
+static struct MHD_Response *answer;
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+           const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+    (void)cls, (void)url, (void)method, (void)version, (void)upload_data;
+    static int seen;
+    if (*req_cls == NULL) { /* the headers: answered once the request is complete, so that
+                             * libmicrohttpd keeps the connection alive */
+        *req_cls = &seen;
+        return MHD_YES;
+    }
+    if (*upload_data_size != 0) { /* a body is dropped */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return MHD_queue_response(conn, MHD_HTTP_OK, answer);
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s SOCKET\n", argv[0]);
+        return 2;
+    }
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(argv[1]) >= sizeof(sa.sun_path)) {
+        fprintf(stderr, "sockerless-floor-mhd: socket path too long\n");
+        return 2;
+    }
+    strcpy(sa.sun_path, argv[1]);
+    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 128) < 0) {
+        fprintf(stderr, "sockerless-floor-mhd: %s: %s\n", argv[1], strerror(errno));
+        return 1;
+    }
+    static const char *const headers[][2] = {
+        {"Api-Version", "1.47"},
+        {"Docker-Experimental", "false"},
+        {"Ostype", "linux"},
+        {"Server", "sockerless/0.1.0 (linux)"},
+        {"Content-Type", "text/plain; charset=utf-8"},
+        {"Cache-Control", "no-cache, no-store, must-revalidate"},
+        {"Pragma", "no-cache"},
+        {"Builder-Version", "1"},
+    };
+    answer = MHD_create_response_from_buffer(2, (void *)"OK", MHD_RESPMEM_PERSISTENT);
+    for (size_t i = 0; answer != NULL && i < sizeof(headers) / sizeof(headers[0]); i++)
+        MHD_add_response_header(answer, headers[i][0], headers[i][1]);
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL); /* MHD's threads inherit the mask */
+    signal(SIGPIPE, SIG_IGN);
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
+                     MHD_ALLOW_UPGRADE | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    struct MHD_Daemon *d = answer == NULL ? NULL
+                                          : MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
+                                                             MHD_OPTION_LISTEN_SOCKET, lfd,
+                                                             MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                                             (size_t)POOL_BYTES, MHD_OPTION_END);
+    if (d == NULL) {
+        fprintf(stderr, "sockerless-floor-mhd: libmicrohttpd did not start\n");
+        unlink(argv[1]);
+        return 1;
+    }
+    int sig;
+    sigwait(&stop, &sig);
+    MHD_stop_daemon(d);
+    MHD_destroy_response(answer);
+    unlink(argv[1]);
+    return 0;
+}
