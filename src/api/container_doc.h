@@ -29,6 +29,7 @@ struct container_doc {
     struct http_shared *inspect; /* the inspect answer (a reference); NULL: none kept */
     char *list_head; /* the list entry up to the Status text: `{..., "Status":"`; or NULL */
     char *list_tail; /* and after it: `", "NetworkSettings":{...}}` */
+    size_t list_head_len, list_tail_len;
 };
 
 void container_doc_free(void *doc);

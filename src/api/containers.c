@@ -51,10 +51,9 @@ human_duration(int64_t ns, char *out, size_t size)
 }
 
 static void
-status_text(const struct container *c, char *out, size_t size)
+status_text(const struct container *c, int64_t now, char *out, size_t size)
 {
     char d[64];
-    int64_t now = time_now_ns();
     switch (c->state.status) {
     case CONTAINER_CREATED:
         snprintf(out, size, "Created");
@@ -348,17 +347,17 @@ list_fixed_members(const struct container *c)
  * the container from the first list on) and the changing ones (name, state, networks).
  * Lock held. */
 static void
-append_list_item(struct api *api, struct buf *b, const struct container *c)
+append_list_item(struct api *api, struct buf *b, const struct container *c, int64_t now)
 {
     struct container_doc *doc = c->api_doc;
     char status[96];
-    status_text(c, status, sizeof(status)); /* plain text: no character JSON escapes */
+    status_text(c, now, status, sizeof(status)); /* plain text: no character JSON escapes */
     if (doc != NULL) {
         doc_revalidate(doc, api->eng->gen);
         if (doc->list_head != NULL) {
-            buf_append(b, doc->list_head, strlen(doc->list_head), NULL);
+            buf_append(b, doc->list_head, doc->list_head_len, NULL);
             buf_append(b, status, strlen(status), NULL);
-            buf_append(b, doc->list_tail, strlen(doc->list_tail), NULL);
+            buf_append(b, doc->list_tail, doc->list_tail_len, NULL);
             return;
         }
     }
@@ -403,6 +402,8 @@ append_list_item(struct api *api, struct buf *b, const struct container *c)
     if (doc != NULL) {
         doc->list_head = h;
         doc->list_tail = t;
+        doc->list_head_len = head_len;
+        doc->list_tail_len = tail_len;
     } else {
         free(h);
         free(t);
@@ -458,6 +459,8 @@ api_container_list(struct http_request *req, void *app)
     }
     size_t n = 0;
     struct container **list = err ? NULL : store_list_containers(&api->eng->store, &n);
+    int64_t now = time_now_ns(); /* one clock for every Status text of the answer */
+    buf_reserve(&out, n * 1024); /* about an entry's size: no copying while it grows */
     for (size_t i = 0; i < n && (limit <= 0 || n_out < (size_t)limit); i++) {
         const struct container *c = list[i];
         if (!all && limit <= 0 && !container_is_running(c))
@@ -472,7 +475,7 @@ api_container_list(struct http_request *req, void *app)
             continue;
         if (n_out++ > 0)
             buf_append(&out, ",", 1, NULL);
-        append_list_item(api, &out, c);
+        append_list_item(api, &out, c, now);
     }
     engine_unlock(api->eng);
     free(list);

@@ -21,19 +21,33 @@ buf_fini(struct buf *b)
     buf_init(b, b->cap);
 }
 
+/* Room for need bytes in all (the NUL included), doubling from 256. */
+static void
+grow(struct buf *b, size_t need)
+{
+    if (need <= b->alloc)
+        return;
+    size_t alloc = b->alloc ? b->alloc : 256;
+    while (alloc < need)
+        alloc *= 2;
+    b->data = xrealloc(b->data, alloc);
+    b->alloc = alloc;
+}
+
+void
+buf_reserve(struct buf *b, size_t n)
+{
+    size_t room = b->cap - b->len;
+    grow(b, b->len + (n < room ? n : room) + 1);
+    b->data[b->len] = '\0'; /* a new buffer is a C string too */
+}
+
 int
 buf_append(struct buf *b, const void *data, size_t n, struct err **err)
 {
     if (n > b->cap - b->len)
         return err_make(err, ERR_TOO_LARGE, 0, "data exceeds the limit of %zu bytes", b->cap);
-    size_t need = b->len + n + 1;
-    if (need > b->alloc) {
-        size_t alloc = b->alloc ? b->alloc : 256;
-        while (alloc < need)
-            alloc *= 2;
-        b->data = xrealloc(b->data, alloc);
-        b->alloc = alloc;
-    }
+    grow(b, b->len + n + 1);
     if (n > 0)
         memcpy(b->data + b->len, data, n);
     b->len += n;

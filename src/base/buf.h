@@ -21,6 +21,9 @@ struct buf {
 
 void buf_init(struct buf *b, size_t cap);
 void buf_fini(struct buf *b);
+/* Makes room for n more bytes without changing the content (at most up to the cap), so that
+ * appends up to that size do not reallocate. */
+void buf_reserve(struct buf *b, size_t n);
 /* Appends n bytes; ERR_TOO_LARGE if len + n would exceed the cap. */
 int buf_append(struct buf *b, const void *data, size_t n, struct err **err);
 /* Takes the data (NUL-terminated, never NULL) and resets the buffer; the caller frees it. */

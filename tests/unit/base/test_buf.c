@@ -56,6 +56,30 @@ test_take_empty_gives_empty_string(void **state)
     free(s);
 }
 
+static void
+test_reserve_keeps_content_and_stops_at_the_cap(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 100000);
+    assert_int_equal(buf_append(&b, "ab", 2, NULL), 0);
+    buf_reserve(&b, 5000);
+    assert_true(b.alloc >= 5003);
+    assert_string_equal(b.data, "ab");
+    char *data = b.data;
+    for (int i = 0; i < 2500; i++) /* 5000 more bytes: no reallocation */
+        assert_int_equal(buf_append(&b, "cd", 2, NULL), 0);
+    assert_ptr_equal(b.data, data);
+    assert_int_equal(b.len, 5002);
+    buf_fini(&b);
+    buf_init(&b, 10);
+    buf_reserve(&b, 1u << 30); /* no more than the cap allows */
+    assert_true(b.alloc >= 11 && b.alloc <= 256);
+    assert_int_equal(b.len, 0);
+    assert_string_equal(b.data, "");
+    buf_fini(&b);
+}
+
 int
 main(void)
 {
@@ -63,6 +87,7 @@ main(void)
         cmocka_unit_test(test_append_and_take),
         cmocka_unit_test(test_cap_refuses_and_keeps_data),
         cmocka_unit_test(test_take_empty_gives_empty_string),
+        cmocka_unit_test(test_reserve_keeps_content_and_stops_at_the_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
