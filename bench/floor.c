@@ -20,6 +20,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "floor_listen.h"
+
 static const char answer[] = "HTTP/1.1 200 OK\r\n"
                              "Api-Version: 1.47\r\n"
                              "Content-Type: text/plain; charset=utf-8\r\n"
@@ -54,21 +56,9 @@ on_signal(int sig)
 int
 main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s SOCKET\n", argv[0]);
-        return 2;
-    }
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(argv[1]) >= sizeof(sa.sun_path)) {
-        fprintf(stderr, "sockerless-floor: socket path too long\n");
-        return 2;
-    }
-    strcpy(sa.sun_path, argv[1]);
-    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 128) < 0) {
-        fprintf(stderr, "sockerless-floor: %s: %s\n", argv[1], strerror(errno));
-        return 1;
-    }
+    int lfd = floor_listen("sockerless-floor", argc, argv);
+    if (lfd < 0)
+        return lfd == -2 ? 2 : 1;
     /* SIGTERM and SIGINT interrupt accept (no SA_RESTART); the socket is removed on the way out. */
     struct sigaction act = {.sa_handler = on_signal};
     sigaction(SIGTERM, &act, NULL);

@@ -11,14 +11,12 @@
  *
  * A benchmark tool, not part of the daemon.
  */
-#include <errno.h>
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
+
+#include "floor_listen.h"
 
 enum { POOL_BYTES = 48 * 1024 }; /* src/daemon/main.c: MAX_HEADER */
 
@@ -45,21 +43,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 int
 main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s SOCKET\n", argv[0]);
-        return 2;
-    }
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(argv[1]) >= sizeof(sa.sun_path)) {
-        fprintf(stderr, "sockerless-floor-mhd: socket path too long\n");
-        return 2;
-    }
-    strcpy(sa.sun_path, argv[1]);
-    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 128) < 0) {
-        fprintf(stderr, "sockerless-floor-mhd: %s: %s\n", argv[1], strerror(errno));
-        return 1;
-    }
+    int lfd = floor_listen("sockerless-floor-mhd", argc, argv);
+    if (lfd < 0)
+        return lfd == -2 ? 2 : 1;
     static const char *const headers[][2] = {
         {"Api-Version", "1.47"},
         {"Docker-Experimental", "false"},
