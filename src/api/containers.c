@@ -460,7 +460,9 @@ api_container_list(struct http_request *req, void *app)
     size_t n = 0;
     struct container **list = err ? NULL : store_list_containers(&api->eng->store, &n);
     int64_t now = time_now_ns(); /* one clock for every Status text of the answer */
-    buf_reserve(&out, n * 1024); /* about an entry's size: no copying while it grows */
+    /* About an entry's size each, so that the answer is not copied while it grows; at most
+     * 256 KiB ahead of need, as filters may keep few of many. */
+    buf_reserve(&out, (n < 256 ? n : 256) * 1024);
     for (size_t i = 0; i < n && (limit <= 0 || n_out < (size_t)limit); i++) {
         const struct container *c = list[i];
         if (!all && limit <= 0 && !container_is_running(c))
