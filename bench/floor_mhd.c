@@ -1,11 +1,11 @@
 /*
  * sockerless-floor-mhd: libmicrohttpd's floor for `/_ping` (bench/README.md). libmicrohttpd set
- * up as sockerlessd sets it up (src/http/server.c: a thread per connection that polls, the
- * inter-thread channel, upgrades allowed; the connection pool of src/daemon/main.c's
- * MAX_HEADER, 48 KiB, which the library zeroes after every request), answering every request
- * with one response made once: the bytes of sockerlessd's `/_ping` answer. No routing and no
- * handler work, so its rate under the load generator is what the library itself leaves to a
- * daemon built on it, next to sockerless-floor's (no HTTP library at all).
+ * up as sockerlessd sets it up (src/http/server.h: HTTP_MHD_FLAGS, a thread per connection that
+ * polls, and the connection pool of HTTP_MAX_HEADER bytes, which the library zeroes after every
+ * request), answering every request with one response made once: the bytes of sockerlessd's
+ * `/_ping` answer. No routing and no handler work, so its rate under the load generator is what the
+ * library itself leaves to a daemon built on it, next to sockerless-floor's (no HTTP library at
+ * all).
  *
  *   sockerless-floor-mhd SOCKET    serves until SIGTERM or SIGINT, then removes SOCKET
  *
@@ -17,8 +17,7 @@
 #include <unistd.h>
 
 #include "floor_listen.h"
-
-enum { POOL_BYTES = 48 * 1024 }; /* src/daemon/main.c: MAX_HEADER */
+#include "http/server.h"
 
 static struct MHD_Response *answer;
 
@@ -65,13 +64,13 @@ main(int argc, char **argv)
     sigaddset(&stop, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop, NULL); /* MHD's threads inherit the mask */
     signal(SIGPIPE, SIG_IGN);
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
-                     MHD_ALLOW_UPGRADE | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    struct MHD_Daemon *d = answer == NULL ? NULL
-                                          : MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
-                                                             MHD_OPTION_LISTEN_SOCKET, lfd,
-                                                             MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                                                             (size_t)POOL_BYTES, MHD_OPTION_END);
+    unsigned flags = HTTP_MHD_FLAGS;
+    struct MHD_Daemon *d =
+        answer == NULL
+            ? NULL
+            : MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET,
+                               lfd, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MAX_HEADER,
+                               MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "sockerless-floor-mhd: libmicrohttpd did not start\n");
         unlink(argv[1]);

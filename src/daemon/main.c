@@ -23,12 +23,6 @@
 
 enum {
     MAX_BODY = 16 * 1024 * 1024, /* buffered JSON bodies; archives and tars will stream */
-    /* libmicrohttpd 0.9.x zeroes a connection's whole memory pool after every request: the
-     * pool (request line and headers, MHD_OPTION_CONNECTION_MEMORY_LIMIT) costs per request.
-     * 48 KiB keeps Testcontainers' request lines of several kB and one header (a large
-     * X-Registry-Auth or X-Registry-Config) of about 30 KiB; 256 KiB cost 10 us of memset per
-     * /_ping, 64 KiB 1.2 us more than 48 KiB (bench/README.md). */
-    MAX_HEADER = 48 * 1024,
     IDLE_TIMEOUT_S = 300,
 };
 /* Archives (load, import, cp into a container) are spooled to disk under the data root. */
@@ -216,7 +210,7 @@ run(const struct options *opt)
         .max_body = MAX_BODY,
         .max_spool = MAX_SPOOL,
         .spool_dir = spool_dir,
-        .max_header = MAX_HEADER,
+        .max_header = HTTP_MAX_HEADER,
         .idle_timeout_s = IDLE_TIMEOUT_S,
         .header_timeout_s = opt->header_timeout_s,
         .server_header = api_server_header(),

@@ -1023,8 +1023,7 @@ http_server_serve_tls(struct http_server *srv, int listen_fd, const struct http_
         return err_make(err, ERR_INVALID, 0, "too many listeners (at most %d)", MAX_DAEMONS);
     if (tls != NULL && srv->tls_set && srv->tls_verify != http_tls_verifies_clients(tls))
         return err_make(err, ERR_INVALID, 0, "TLS listeners must all verify clients or none");
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
-                     MHD_ALLOW_UPGRADE | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = HTTP_MHD_FLAGS;
     struct MHD_OptionItem tls_opts[6] = {{MHD_OPTION_END, 0, NULL}};
     if (tls != NULL) {
         flags |= MHD_USE_TLS;

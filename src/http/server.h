@@ -21,6 +21,22 @@
 #include "http/router.h"
 #include "http/tls.h"
 
+/* The per-connection memory sockerlessd gives max_header. libmicrohttpd 0.9.x zeroes a
+ * connection's whole memory pool after every request: the pool (request line and headers,
+ * MHD_OPTION_CONNECTION_MEMORY_LIMIT) costs per request. 48 KiB keeps Testcontainers' request
+ * lines of several kB and one header (a large X-Registry-Auth or X-Registry-Config) of about
+ * 30 KiB; 256 KiB cost 10 us of memset per /_ping, 64 KiB 1.2 us more than 48 KiB
+ * (bench/README.md). bench/floor_mhd.c measures the library with the same pool. */
+enum { HTTP_MAX_HEADER = 48 * 1024 };
+
+/* libmicrohttpd's mode for every listener (MHD_USE_TLS is added for TLS ones): a thread per
+ * connection that polls, the inter-thread channel (for MHD_quiesce_daemon), upgrades for
+ * hijacking. For a file that includes <microhttpd.h>: bench/floor_mhd.c sets the library up the
+ * same way. */
+#define HTTP_MHD_FLAGS                                                                             \
+    (MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_ALLOW_UPGRADE |            \
+     MHD_USE_ITC | MHD_USE_ERROR_LOG)
+
 struct http_server_options {
     size_t max_body;           /* bytes of a buffered request body */
     size_t max_spool;          /* bytes of a spooled body (ROUTE_SPOOL_BODY) */
